@@ -1,0 +1,78 @@
+// kubepp: one binary, many roles. Dispatches on argv[0]'s basename when it
+// names a role (a symlink such as `kubectl -> kubepp`), else on argv[1].
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "cmd/roles.h"
+
+namespace {
+
+struct Role {
+  const char* name;
+  const char* summary;
+  int (*run)(int argc, char** argv);  // null: not implemented yet
+};
+
+constexpr Role kRoles[] = {
+    {"server", "API server, scheduler, controllers and a node agent in one process", kubepp::cmd::RunServer},
+    {"agent", "join a node (kubelet, proxy, network agent) to an existing cluster", nullptr},
+    {"apiserver", "the API server alone", nullptr},
+    {"scheduler", "the scheduler alone", nullptr},
+    {"controller-manager", "the controllers alone", nullptr},
+    {"kubelet", "the kubelet alone", nullptr},
+    {"proxy", "the service proxy alone", nullptr},
+    {"kubectl", "the command line client", nullptr},
+    {"sim", "hollow nodes for scale tests", nullptr},
+    {"cluster", "a local multi-node cluster in network namespaces", nullptr},
+    {"shim", "internal: the monitor process of one container", nullptr},
+    {"version", "print the version and git commit", kubepp::cmd::RunVersion},
+};
+
+void Usage(FILE* out) {
+  std::fprintf(out, "kubepp: Kubernetes in one binary.\n\nUsage: kubepp <role> [flags]\n\nRoles:\n");
+  for (const Role& r : kRoles) std::fprintf(out, "  %-20s %s\n", r.name, r.summary);
+  std::fprintf(out, "\nRun 'kubepp <role> --help' for the flags of a role.\n");
+}
+
+const Role* FindRole(std::string_view name) {
+  for (const Role& r : kRoles) {
+    if (name == r.name) return &r;
+  }
+  return nullptr;
+}
+
+int Run(const Role& role, int argc, char** argv) {
+  if (role.run == nullptr) return kubepp::cmd::RunUnimplemented(role.name, role.summary, argc, argv);
+  return role.run(argc, argv);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string_view self = argv[0];
+  if (size_t slash = self.rfind('/'); slash != std::string_view::npos) self.remove_prefix(slash + 1);
+  if (const Role* r = FindRole(self); r != nullptr && self != "kubepp") return Run(*r, argc, argv);
+
+  if (argc < 2) {
+    Usage(stderr);
+    return 2;
+  }
+  std::string_view name = argv[1];
+  if (name == "-h" || name == "--help" || name == "help") {
+    Usage(stdout);
+    return 0;
+  }
+  if (name == "--version" || name == "-version") name = "version";
+  const Role* r = FindRole(name);
+  if (r == nullptr) {
+    std::fprintf(stderr, "kubepp: unknown role \"%s\"\n\n", argv[1]);
+    Usage(stderr);
+    return 2;
+  }
+  // The role sees "kubepp <role>" as its program name.
+  std::string prog = std::string("kubepp ") + r->name;
+  argv[1] = prog.data();
+  return Run(*r, argc - 1, argv + 1);
+}

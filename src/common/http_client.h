@@ -1,0 +1,88 @@
+// A blocking HTTP/1.1 client: persistent connections, a thread-safe pool per
+// endpoint, and streamed response bodies (chunked watch streams).
+//
+// This header is free of Boost.Asio/Beast; they stay in http_client.cc.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace kubepp::http {
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+struct Request {
+  std::string method = "GET";
+  std::string target = "/";
+  std::vector<Header> headers;
+  std::string body;
+};
+
+struct Response {
+  int status = 0;
+  std::vector<Header> headers;
+  std::string body;
+  // Value of the first header named `name` (case-insensitive), or "".
+  std::string_view GetHeader(std::string_view name) const;
+};
+
+struct Endpoint {
+  std::string host;  // IPv4 address or name
+  int port = 0;
+  // Parses "http://host:port" (the path part, if any, is ignored).
+  static Result<Endpoint> Parse(std::string_view url);
+  std::string ToString() const;
+};
+
+// One HTTP/1.1 connection. Not thread-safe, except Shutdown().
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  static Result<std::unique_ptr<Connection>> Open(const Endpoint& ep,
+                                                  std::chrono::milliseconds timeout);
+
+  // Sends `req` and reads the whole response. Any I/O error leaves the
+  // connection unusable (broken() turns true).
+  virtual Result<Response> RoundTrip(const Request& req) = 0;
+
+  // Sends `req` and reads the response head, returning its status code. The
+  // body is then read piece by piece with ReadStream, without a timeout.
+  virtual Result<int> StartStream(const Request& req) = 0;
+  // Appends the next piece of the body to *out. False at the end of the body.
+  virtual Result<bool> ReadStream(std::string* out) = 0;
+
+  // Shuts the socket down: a blocked ReadStream returns an error. Thread-safe.
+  virtual void Shutdown() = 0;
+  virtual bool broken() const = 0;
+  // True once a request was answered on this connection.
+  virtual bool reused() const = 0;
+};
+
+// A pool of keep-alive connections to one endpoint. Thread-safe.
+class Client {
+ public:
+  explicit Client(Endpoint ep, std::chrono::milliseconds timeout = std::chrono::seconds(30))
+      : ep_(std::move(ep)), timeout_(timeout) {}
+  // Sends `req` on an idle connection (opening one if none). When a reused
+  // connection turns out to have been closed by the peer before any response
+  // byte arrived, the request is sent once more on a fresh connection.
+  Result<Response> Do(const Request& req);
+  const Endpoint& endpoint() const { return ep_; }
+
+ private:
+  Endpoint ep_;
+  std::chrono::milliseconds timeout_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace kubepp::http
