@@ -49,14 +49,17 @@ struct EmbeddedStore::Op {
   std::optional<KeyValue> current;
   int64_t revision = 0;
 
-  std::atomic<uint32_t> done{0};
-  void Wait() {
-    while (done.load(std::memory_order_acquire) == 0) done.wait(0, std::memory_order_acquire);
+  // Set when the results are in. Writers sleep on the store's done_ notifier,
+  // which the committer wakes once per group rather than once per write.
+  std::atomic<bool> done{false};
+  void Wait(Notifier& n) {
+    for (;;) {
+      uint32_t epoch = n.Epoch();
+      if (done.load(std::memory_order_acquire)) return;
+      n.Wait(epoch, std::chrono::seconds(1));
+    }
   }
-  void Complete() {
-    done.store(1, std::memory_order_release);
-    done.notify_one();
-  }
+  void MarkDone() { done.store(true, std::memory_order_release); }
 };
 
 struct EmbeddedStore::SnapshotJob {
@@ -309,14 +312,23 @@ Result<std::unique_ptr<Watcher>> EmbeddedStore::Watch(const WatchOptions& option
 }
 
 Status EmbeddedStore::Submit(const std::shared_ptr<Op>& op) {
+  bool wake;
   {
     std::lock_guard<std::mutex> l(queue_mu_);
     if (stopping_) return ClosedStatus();
     queue_.push_back(op);
+    // The committer sleeps either on an empty queue or until a group is big
+    // enough; waking it for less is a wasted context switch.
+    wake = queue_.size() == 1 || queue_.size() >= wake_at_;
   }
-  queue_cv_.notify_one();
-  op->Wait();
+  if (wake) queue_cv_.notify_one();
+  op->Wait(done_);
   return Status::OK();
+}
+
+void EmbeddedStore::Finish(const std::shared_ptr<Op>& op) {
+  op->MarkDone();
+  done_.NotifyAll();
 }
 
 Result<KeyValue> EmbeddedStore::Create(std::string_view key, std::string_view value, KeyValue* current) {
@@ -381,11 +393,25 @@ Status EmbeddedStore::Snapshot() {
 
 void EmbeddedStore::CommitLoop() {
   std::vector<std::shared_ptr<Op>> batch;
+  size_t last_batch = 0;
+  double sync_ewma_us = 300;
   for (;;) {
     {
       std::unique_lock<std::mutex> l(queue_mu_);
       queue_cv_.wait(l, [&] { return !queue_.empty() || stopping_; });
       if (queue_.empty()) break;  // stopping, and everything queued was done
+      // Writers woken by the last group need a few microseconds to come back.
+      // Without waiting for them, concurrent writers split into cohorts that
+      // alternate between syncs and each write waits for two. So when the last
+      // group had several writers, give them a fraction of a sync's time to
+      // join this one. A lone writer (last group of one) never waits.
+      if (last_batch > 1 && !stopping_) {
+        size_t target = std::min(queue_.size() + last_batch * 3 / 4, kMaxBatchOps);
+        auto wait = std::chrono::microseconds(static_cast<int64_t>(std::min(200.0, sync_ewma_us / 4)));
+        wake_at_ = target;
+        queue_cv_.wait_for(l, wait, [&] { return queue_.size() >= target || stopping_; });
+        wake_at_ = 1;
+      }
       size_t n = 0, bytes = 0;
       while (n < queue_.size() && n < kMaxBatchOps &&
              (n == 0 || bytes + queue_[n]->value.size() <= kMaxBatchBytes)) {
@@ -396,8 +422,12 @@ void EmbeddedStore::CommitLoop() {
                    std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(n)));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
     }
+    last_batch = batch.size();
+    auto t0 = std::chrono::steady_clock::now();
     ProcessBatch(batch);
     batch.clear();
+    double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    sync_ewma_us = 0.9 * sync_ewma_us + 0.1 * us;
     if (failed_.ok() && !snapshot_busy_.load() &&
         wal_backlog_bytes_ >= std::max(options_.snapshot_wal_bytes, last_snapshot_bytes_.load())) {
       StartSnapshot(nullptr);
@@ -410,11 +440,14 @@ void EmbeddedStore::ProcessBatch(std::vector<std::shared_ptr<Op>>& batch) {
   if (!failed_.ok()) {
     for (auto& op : batch) {
       op->status = failed_;
-      op->Complete();
+      op->MarkDone();
     }
+    done_.NotifyAll();
     return;
   }
-  std::string frame(kFrameHeaderBytes, '\0');
+  std::string& frame = frame_;
+  if (frame.capacity() > (4u << 20)) std::string().swap(frame);  // after an unusually big group
+  frame.assign(kFrameHeaderBytes, '\0');
   std::vector<Event> events;
   events.reserve(batch.size());
   // The newest state of keys written earlier in this batch.
@@ -506,8 +539,9 @@ void EmbeddedStore::ProcessBatch(std::vector<std::shared_ptr<Op>>& batch) {
       logger_.Error("write-ahead log failed", {{"err", st}});
       for (auto& op : batch) {
         op->status = failed_;
-        op->Complete();
+        op->MarkDone();
       }
+      done_.NotifyAll();
       return;
     }
   }
@@ -518,8 +552,9 @@ void EmbeddedStore::ProcessBatch(std::vector<std::shared_ptr<Op>>& batch) {
   }
   if (!events.empty()) shared_->notifier.NotifyAll();
   for (auto& op : batch) {
-    if (op->kind != Op::kSnapshot) op->Complete();
+    if (op->kind != Op::kSnapshot) op->MarkDone();
   }
+  done_.NotifyAll();
   for (auto& w : snapshot_waiters) StartSnapshot(w);
 }
 
@@ -541,7 +576,7 @@ void EmbeddedStore::StartSnapshot(std::shared_ptr<Op> waiter) {
     snapshot_busy_.store(false);
     if (waiter) {
       waiter->status = failed_;
-      waiter->Complete();
+      Finish(waiter);
     }
     return;
   }
@@ -577,7 +612,7 @@ void EmbeddedStore::BackgroundLoop() {
         l.unlock();
         for (auto& w : deferred) {
           w->status = ClosedStatus();
-          w->Complete();
+          Finish(w);
         }
         return;
       }
@@ -613,15 +648,14 @@ void EmbeddedStore::BackgroundLoop() {
       snapshot_busy_.store(false);
       if (job->waiter) {
         job->waiter->status = st;
-        job->waiter->Complete();
+        Finish(job->waiter);
       }
       for (auto& w : deferred) {
         // They asked while another snapshot was running; one more covers them.
-        auto op = w;
         std::lock_guard<std::mutex> l(queue_mu_);
         if (stopping_) {
           w->status = ClosedStatus();
-          w->Complete();
+          Finish(w);
         } else {
           queue_.push_back(w);
           queue_cv_.notify_one();

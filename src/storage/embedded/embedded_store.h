@@ -103,6 +103,7 @@ class EmbeddedStore : public Store {
   explicit EmbeddedStore(const EmbeddedOptions& options);
   Status Recover();
   Status Submit(const std::shared_ptr<Op>& op);
+  void Finish(const std::shared_ptr<Op>& op);  // marks done and wakes its writer
   Result<int64_t> ResolveReadRevision(int64_t revision) const;  // REQUIRES: shared lock
   void CommitLoop();
   void ProcessBatch(std::vector<std::shared_ptr<Op>>& batch);
@@ -115,12 +116,15 @@ class EmbeddedStore : public Store {
   UniqueFd lock_fd_;
   std::unique_ptr<WalWriter> wal_;  // owned by the committer thread
   Status failed_;                   // committer thread: set on a write or sync error
+  std::string frame_;               // committer thread: the group being encoded
   RecoveryInfo recovery_;
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::vector<std::shared_ptr<Op>> queue_;  // GUARDED_BY(queue_mu_)
   bool stopping_ = false;                   // GUARDED_BY(queue_mu_)
+  size_t wake_at_ = 1;                      // GUARDED_BY(queue_mu_): queue size worth waking the committer
+  Notifier done_;                           // writers wait here for their op
   std::thread committer_;
 
   // Background thread: snapshots handed over by the committer, maintenance ticks.

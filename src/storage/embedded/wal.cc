@@ -163,60 +163,129 @@ std::string SegmentName(uint64_t seq) {
   return buf;
 }
 
+namespace {
+constexpr uint64_t kZeroChunk = 1 << 20;
+constexpr uint64_t kZeroAhead = 4 << 20;
+}  // namespace
+
 Result<std::unique_ptr<WalWriter>> WalWriter::Create(std::string dir, uint64_t seq,
                                                      uint64_t segment_bytes) {
   std::unique_ptr<WalWriter> w(new WalWriter(std::move(dir), segment_bytes));
-  RETURN_IF_ERROR(w->OpenSegment(seq, 0));
+  {
+    std::lock_guard<std::mutex> l(w->mu_);
+    RETURN_IF_ERROR(w->OpenSegmentLocked(seq, 0));
+  }
+  w->StartZeroer();
   return w;
 }
 
 Result<std::unique_ptr<WalWriter>> WalWriter::Resume(std::string dir, uint64_t seq, uint64_t offset,
                                                      uint64_t segment_bytes) {
   std::unique_ptr<WalWriter> w(new WalWriter(std::move(dir), segment_bytes));
-  std::string path = JoinPath(w->dir_, SegmentName(seq));
-  w->fd_.Reset(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-  if (!w->fd_.valid()) return ErrnoStatus("open", path, errno);
-  w->seq_ = seq;
-  w->offset_ = offset;
-  RETURN_IF_ERROR(w->Preallocate(path, offset));
+  {
+    std::lock_guard<std::mutex> l(w->mu_);
+    std::string path = JoinPath(w->dir_, SegmentName(seq));
+    auto fd = std::make_shared<UniqueFd>(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+    if (!fd->valid()) return ErrnoStatus("open", path, errno);
+    w->fd_ = std::move(fd);
+    w->seq_ = seq;
+    w->write_end_ = offset;
+    w->zeroed_end_ = offset;
+    RETURN_IF_ERROR(w->PreallocateLocked(path, offset));
+  }
+  w->StartZeroer();
   return w;
 }
 
-Status WalWriter::Preallocate(const std::string& path, uint64_t min_bytes) {
+WalWriter::~WalWriter() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (zeroer_.joinable()) zeroer_.join();
+}
+
+uint64_t WalWriter::seq() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return seq_;
+}
+
+void WalWriter::StartZeroer() {
+  zeroer_ = std::thread([this] { ZeroLoop(); });
+}
+
+void WalWriter::ZeroLoop() {
+  static const std::string zeros(kZeroChunk, '\0');
+  std::unique_lock<std::mutex> l(mu_);
+  for (;;) {
+    cv_.wait(l, [&] {
+      return stop_ || std::max(zeroed_end_, write_end_) < std::min(size_, write_end_ + kZeroAhead);
+    });
+    if (stop_) return;
+    // Zeros go strictly after everything handed to pwrite, and the lock is
+    // held while they are written so no append can be reserved over them.
+    uint64_t start = std::max(zeroed_end_, write_end_);
+    uint64_t len = std::min(kZeroChunk, size_ - start);
+    std::shared_ptr<UniqueFd> fd = fd_;
+    if (!PWriteAll(fd->get(), std::string_view(zeros).substr(0, static_cast<size_t>(len)), start).ok()) {
+      return;  // only a missed optimization
+    }
+    zeroed_end_ = start + len;
+    l.unlock();
+    ::fdatasync(fd->get());
+    l.lock();
+  }
+}
+
+Status WalWriter::PreallocateLocked(const std::string& path, uint64_t min_bytes) {
   uint64_t size = std::max(segment_bytes_, min_bytes + kFrameHeaderBytes);
-  // Preallocating makes each later fdatasync cheaper: the file size and
-  // extent map do not change with every append.
-  if (::fallocate(fd_.get(), 0, 0, static_cast<off_t>(size)) != 0) {
+  if (::fallocate(fd_->get(), 0, 0, static_cast<off_t>(size)) != 0) {
     if (errno != EOPNOTSUPP) return ErrnoStatus("fallocate", path, errno);
   }
-  if (::fsync(fd_.get()) != 0) return ErrnoStatus("fsync", path, errno);
+  if (::fsync(fd_->get()) != 0) return ErrnoStatus("fsync", path, errno);
   size_ = size;
   return Status::OK();
 }
 
-Status WalWriter::OpenSegment(uint64_t seq, uint64_t min_bytes) {
+Status WalWriter::OpenSegmentLocked(uint64_t seq, uint64_t min_bytes) {
   std::string path = JoinPath(dir_, SegmentName(seq));
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!fd.valid()) return ErrnoStatus("create", path, errno);
+  auto fd = std::make_shared<UniqueFd>(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd->valid()) return ErrnoStatus("create", path, errno);
   fd_ = std::move(fd);
   seq_ = seq;
-  offset_ = 0;
-  RETURN_IF_ERROR(Preallocate(path, min_bytes));
+  write_end_ = 0;
+  zeroed_end_ = 0;
+  RETURN_IF_ERROR(PreallocateLocked(path, min_bytes));
   return FsyncDir(dir_);
 }
 
 Status WalWriter::AppendAndSync(std::string_view frame) {
-  if (offset_ + frame.size() > size_) {
-    RETURN_IF_ERROR(OpenSegment(seq_ + 1, frame.size()));
+  std::shared_ptr<UniqueFd> fd;
+  uint64_t off;
+  uint64_t seq;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (write_end_ + frame.size() > size_) RETURN_IF_ERROR(OpenSegmentLocked(seq_ + 1, frame.size()));
+    fd = fd_;
+    off = write_end_;
+    write_end_ += frame.size();
+    seq = seq_;
   }
-  RETURN_IF_ERROR(PWriteAll(fd_.get(), frame, offset_).WithContext(SegmentName(seq_)));
-  if (::fdatasync(fd_.get()) != 0) return ErrnoStatus("fdatasync", SegmentName(seq_), errno);
-  offset_ += frame.size();
-  bytes_written_ += frame.size();
+  cv_.notify_one();
+  RETURN_IF_ERROR(PWriteAll(fd->get(), frame, off).WithContext(SegmentName(seq)));
+  if (::fdatasync(fd->get()) != 0) return ErrnoStatus("fdatasync", SegmentName(seq), errno);
   return Status::OK();
 }
 
-Status WalWriter::Roll() { return OpenSegment(seq_ + 1, 0); }
+Status WalWriter::Roll() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    RETURN_IF_ERROR(OpenSegmentLocked(seq_ + 1, 0));
+  }
+  cv_.notify_one();
+  return Status::OK();
+}
 
 Result<WalRecovery> RecoverWal(const std::string& dir,
                                const std::function<Status(std::string_view)>& apply,
