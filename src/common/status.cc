@@ -6,8 +6,15 @@ namespace kubepp {
 
 Status::Status(Code code, std::string message, std::vector<StatusCause> causes) {
   if (code != Code::kOk) {
-    rep_ = std::make_unique<Rep>(Rep{code, std::move(message), std::move(causes)});
+    rep_ = std::make_unique<Rep>(Rep{code, std::move(message), std::move(causes), nullptr});
   }
+}
+
+Status Status::WithDetails(StatusDetails details) const {
+  if (ok()) return Status();
+  Status s(*this);
+  s.rep_->details = std::make_shared<const StatusDetails>(std::move(details));
+  return s;
 }
 
 Status::Status(const Status& other)
@@ -98,7 +105,9 @@ Status Status::WithContext(std::string_view context) const {
   std::string msg(context);
   msg += ": ";
   msg += rep_->message;
-  return Status(rep_->code, std::move(msg), rep_->causes);
+  Status s(rep_->code, std::move(msg), rep_->causes);
+  s.rep_->details = rep_->details;
+  return s;
 }
 
 std::string Status::ToString() const {

@@ -48,6 +48,16 @@ struct StatusCause {
   bool operator==(const StatusCause&) const = default;
 };
 
+// metav1.StatusDetails apart from causes: what object a failure concerns.
+struct StatusDetails {
+  std::string name;
+  std::string group;
+  std::string kind;  // the resource (NotFound, AlreadyExists, Conflict) or the Kind (Invalid)
+  std::string uid;
+  int retry_after_seconds = 0;
+  bool operator==(const StatusDetails&) const = default;
+};
+
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
@@ -92,6 +102,10 @@ class [[nodiscard]] Status {
   int HttpCode() const;
   std::string_view Reason() const;
 
+  // A copy carrying `details`. No-op on OK.
+  Status WithDetails(StatusDetails details) const;
+  const StatusDetails* details() const { return rep_ ? rep_->details.get() : nullptr; }
+
   // Prepends context: "open wal: <message>". No-op on OK.
   Status WithContext(std::string_view context) const;
 
@@ -105,6 +119,7 @@ class [[nodiscard]] Status {
     Code code;
     std::string message;
     std::vector<StatusCause> causes;
+    std::shared_ptr<const StatusDetails> details;
   };
   std::unique_ptr<Rep> rep_;
 };

@@ -1,0 +1,111 @@
+// The HTTP/1.1 server under the API server: HTTPS (or plain HTTP for tests),
+// keep-alive, request bodies capped (413), gzip for large responses, chunked
+// streaming for watches and logs.
+//
+// Threads: a few I/O threads run all socket work; each complete request is
+// handed to the handler on a worker thread, where it may block (storage
+// writes wait for their sync). Streams are written from any thread and
+// flushed by the I/O threads; a slow reader is cut off, never waited for.
+//
+// This header is free of Boost.Asio/Beast; they stay in server.cc.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace kubepp::apiserver::http {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// The subject of a client certificate that the TLS handshake verified
+// against the client CA.
+struct PeerIdentity {
+  std::string common_name;                 // the user
+  std::vector<std::string> organizations;  // the groups
+};
+
+struct Request {
+  std::string method;
+  std::string target;  // as sent: path and query
+  std::string path;    // percent-decoded path
+  std::string query;   // raw query string (after '?')
+  Headers headers;     // names lower-cased
+  std::string body;
+  std::optional<PeerIdentity> peer;
+  std::string remote;  // "ip:port"
+
+  // The first header named `lower_name`, or "".
+  std::string_view Header(std::string_view lower_name) const;
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;
+};
+
+// A chunked response body. Thread-safe.
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  // Queues bytes. False once the stream is closed: the peer went away, it was
+  // Finish()ed, or its unsent backlog passed the limit (then it is closed).
+  virtual bool Write(std::string data) = 0;
+  // Ends the body; the connection closes after the last chunk is sent.
+  virtual void Finish() = 0;
+  virtual bool closed() const = 0;
+  // Runs `fn` once when the stream ends for any reason (on an I/O thread; it
+  // must not block). Runs at once if it already ended.
+  virtual void OnClose(std::function<void()> fn) = 0;
+};
+
+// One request being handled. Exactly one of Respond or StartStream is called.
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+  virtual const Request& request() const = 0;
+  virtual void Respond(Response response) = 0;
+  virtual std::shared_ptr<Stream> StartStream(int status, Headers headers) = 0;
+};
+
+// Called on a worker thread for each request.
+using Handler = std::function<void(std::shared_ptr<Exchange>)>;
+
+struct TlsConfig {
+  std::string cert_pem;       // serving certificate (chain)
+  std::string key_pem;
+  std::string client_ca_pem;  // verify client certificates against this, if given
+};
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  int port = 0;  // 0: pick a free one
+  std::optional<TlsConfig> tls;
+  size_t max_body_bytes = 3 << 20;
+  size_t gzip_threshold_bytes = 128 << 10;
+  size_t max_stream_backlog_bytes = 32 << 20;
+  int io_threads = 2;
+  int workers = 32;
+};
+
+class Server {
+ public:
+  // Binds, listens and starts serving.
+  static Result<std::unique_ptr<Server>> Start(const ServerOptions& options, Handler handler);
+  virtual ~Server() = default;
+  virtual int port() const = 0;
+  // Stops accepting, closes connections, joins threads. Idempotent.
+  virtual void Stop() = 0;
+};
+
+// Gzip-compresses `in` (RFC 1952).
+std::string Gzip(std::string_view in);
+
+}  // namespace kubepp::apiserver::http
