@@ -18,7 +18,7 @@ struct Role {
 constexpr Role kRoles[] = {
     {"server", "API server, scheduler, controllers and a node agent in one process", kubepp::cmd::RunServer},
     {"agent", "join a node (kubelet, proxy, network agent) to an existing cluster", nullptr},
-    {"apiserver", "the API server alone", nullptr},
+    {"apiserver", "the API server alone", kubepp::cmd::RunApiServer},
     {"scheduler", "the scheduler alone", nullptr},
     {"controller-manager", "the controllers alone", nullptr},
     {"kubelet", "the kubelet alone", nullptr},

@@ -1,37 +1,59 @@
-// `kubepp server`: for now the storage layer under a future API server. It
-// opens (recovering) the embedded store or connects to etcd, compacts and
-// snapshots in the background, and runs until SIGINT or SIGTERM.
+// `kubepp server` and `kubepp apiserver`: the API server on the embedded store
+// (or etcd). Later issues add the scheduler, controllers and a node agent to
+// `server`. Runs until SIGINT or SIGTERM.
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
 
+#include "apiserver/apiserver.h"
 #include "cmd/roles.h"
 #include "common/log.h"
-#include "storage/open.h"
 
 namespace kubepp::cmd {
+namespace {
 
-int RunServer(int argc, char** argv) {
-  CLI::App app{"Run the API server, scheduler, controllers and (unless --no-agent) a node agent."};
+std::vector<std::string> SplitCommas(const std::string& s) {
+  std::vector<std::string> out;
+  for (size_t start = 0; start < s.size();) {
+    size_t end = s.find(',', start);
+    if (end == std::string::npos) end = s.size();
+    if (end > start) out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+int Serve(int argc, char** argv, bool full_server) {
+  CLI::App app{full_server ? "Run the API server, scheduler, controllers and (unless --no-agent) a node agent."
+                           : "Run the API server alone."};
   app.name(argv[0]);
-  std::string data_dir = "/var/lib/kubepp";
-  std::string bind_address = "127.0.0.1";
-  int https_port = 6443;
-  bool no_agent = false;
+  apiserver::ApiServerOptions opts;
+  opts.data_dir = "/var/lib/kubepp";
   std::string etcd;
+  bool no_agent = false;
   int verbosity = 0;
-  app.add_option("--data-dir", data_dir, "Directory for the embedded store, certificates and kubeconfig")
+  std::string node_name, cluster_cidr = "10.42.0.0/16";
+  std::vector<std::string> insecure_registries;
+  app.add_option("--data-dir", opts.data_dir, "Directory for the embedded store, certificates and kubeconfig")
       ->capture_default_str();
-  app.add_option("--bind-address", bind_address, "Address the API server listens on")->capture_default_str();
-  app.add_option("--https-port", https_port, "Port of the API server")->capture_default_str();
-  app.add_flag("--no-agent", no_agent, "Do not run a node agent in this process");
+  app.add_option("--bind-address", opts.bind_address, "Address the API server listens on")->capture_default_str();
+  app.add_option("--https-port", opts.port, "Port of the API server (0: any free port)")->capture_default_str();
   app.add_option("--etcd", etcd, "Comma-separated etcd client URLs; the embedded store is used when empty");
+  app.add_option("--token-auth-file", opts.token_auth_file, "Static bearer tokens: CSV token,user,uid[,\"groups\"]");
+  app.add_option("--service-cidr", opts.service_cidr, "Range of service cluster IPs")->capture_default_str();
   app.add_option("-v,--v", verbosity, "Log verbosity");
+  if (full_server) {
+    app.add_flag("--no-agent", no_agent, "Do not run a node agent in this process");
+    app.add_option("--node-name", node_name, "Name of this node (default: the hostname)");
+    app.add_option("--cluster-cidr", cluster_cidr, "Range of pod IPs")->capture_default_str();
+    app.add_option("--insecure-registry", insecure_registries, "Registries reached over plain HTTP");
+  }
   CLI11_PARSE(app, argc, argv);
   log::SetVerbosity(verbosity);
-  log::Logger logger("server");
+  log::Logger logger(full_server ? "server" : "apiserver");
+  opts.etcd_endpoints = SplitCommas(etcd);
 
   // Signals are taken synchronously by this thread; block them before any
   // other thread starts so they all inherit the mask.
@@ -40,29 +62,26 @@ int RunServer(int argc, char** argv) {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
 
-  storage::StoreConfig config;
-  config.data_dir = data_dir + "/db";
-  for (size_t start = 0; start < etcd.size();) {
-    size_t end = etcd.find(',', start);
-    if (end == std::string::npos) end = etcd.size();
-    if (end > start) config.etcd_endpoints.push_back(etcd.substr(start, end - start));
-    start = end + 1;
-  }
-  auto store = storage::OpenStore(config);
-  if (!store.ok()) {
-    logger.Error("cannot open storage", {{"err", store.status()}});
+  auto server = apiserver::ApiServer::Start(opts);
+  if (!server.ok()) {
+    logger.Error("cannot start the API server", {{"err", server.status()}});
     return 1;
   }
-  auto rev = (*store)->CurrentRevision();
-  logger.Info("storage ready", {{"backend", config.etcd_endpoints.empty() ? "embedded" : "etcd"},
-                                {"revision", rev.ok() ? *rev : -1}});
-  logger.Info("the API server is not implemented yet; serving storage only until SIGTERM");
+  if (full_server && !no_agent) {
+    logger.Info("the node agent is not implemented yet; running without one");
+  }
   int sig = 0;
   sigwait(&set, &sig);
   logger.Info("shutting down", {{"signal", sig}});
-  (*store)->Close();
+  (*server)->Stop();
   return 0;
 }
+
+}  // namespace
+
+int RunServer(int argc, char** argv) { return Serve(argc, argv, true); }
+int RunApiServer(int argc, char** argv) { return Serve(argc, argv, false); }
 
 }  // namespace kubepp::cmd

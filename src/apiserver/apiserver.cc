@@ -1,0 +1,144 @@
+#include "apiserver/apiserver.h"
+
+#include <unistd.h>
+
+#include "api/object.h"
+#include "apiserver/handler.h"
+#include "common/file.h"
+#include "common/log.h"
+#include "storage/open.h"
+
+namespace kubepp::apiserver {
+namespace {
+
+const log::Logger& Log() {
+  static const log::Logger l("apiserver");
+  return l;
+}
+
+}  // namespace
+
+ApiServer::ApiServer(const ApiServerOptions& options) : options_(options) {}
+
+ApiServer::~ApiServer() { Stop(); }
+
+Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptions& options) {
+  std::unique_ptr<ApiServer> s(new ApiServer(options));
+  RETURN_IF_ERROR(s->Init());
+  return s;
+}
+
+Status ApiServer::Init() {
+  if (options_.data_dir.empty()) return Status::BadRequest("apiserver: --data-dir is required");
+  RETURN_IF_ERROR(MakeDirs(options_.data_dir));
+  storage::StoreConfig sc;
+  sc.data_dir = JoinPath(options_.data_dir, "db");
+  sc.etcd_endpoints = options_.etcd_endpoints;
+  ASSIGN_OR_RETURN(store_, storage::OpenStore(sc));
+  InstallAllResources(registry_);
+  registry_.Prefer("autoscaling", "v2");
+  caches_ = std::make_unique<WatchCacheSet>(store_.get(), &registry_);
+  RETURN_IF_ERROR(caches_->Start());
+  registry_store_ = std::make_unique<RegistryStore>(store_.get(), caches_.get(), &registry_, options_.clock);
+  AdmissionConfig ac;
+  ac.service_cidr = options_.service_cidr;
+  admission_ = std::make_unique<DefaultAdmission>(registry_store_.get(), &registry_, ac);
+  registry_store_->SetAdmission(admission_.get());
+
+  std::string host = options_.bind_address == "0.0.0.0" ? "127.0.0.1" : options_.bind_address;
+  std::vector<std::string> ips = {"127.0.0.1", admission_->FirstServiceIP()};
+  if (host != "127.0.0.1") ips.push_back(host);
+  char hostname[256] = {};
+  ::gethostname(hostname, sizeof hostname - 1);
+  std::vector<std::string> dns = {"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                                  "kubernetes.default.svc.cluster.local"};
+  if (hostname[0] != '\0') dns.emplace_back(hostname);
+  ASSIGN_OR_RETURN(pki_, EnsurePki(options_.data_dir, ips, dns));
+  ASSIGN_OR_RETURN(authn_, Authenticator::Load(options_.token_auth_file));
+
+  openapi_ = std::make_unique<OpenApi>(registry_);
+  handler_ = std::make_unique<Handler>(this);
+  http::ServerOptions ho;
+  ho.address = options_.bind_address;
+  ho.port = options_.port;
+  ho.tls = http::TlsConfig{pki_.serving.cert_pem + pki_.ca.cert_pem, pki_.serving.key_pem, pki_.ca.cert_pem};
+  ho.workers = options_.workers;
+  ho.io_threads = options_.io_threads;
+  // Discovery names the address clients reach us by, known once bound.
+  discovery_ = std::make_unique<Discovery>(registry_, host + ":" + std::to_string(options_.port));
+  ASSIGN_OR_RETURN(http_, http::Server::Start(ho, [this](std::shared_ptr<http::Exchange> ex) { handler_->Handle(ex); }));
+  if (options_.port == 0) {
+    discovery_ = std::make_unique<Discovery>(registry_, host + ":" + std::to_string(http_->port()));
+  }
+  kubeconfig_path_ = JoinPath(options_.data_dir, "kubeconfig");
+  RETURN_IF_ERROR(WriteFileAtomic(kubeconfig_path_, AdminKubeconfig(url(), pki_), 0600));
+  RETURN_IF_ERROR(Bootstrap());
+  timer_ = std::thread([this] { TimerLoop(); });
+  Log().Info("API server ready", {{"url", url()}, {"kubeconfig", kubeconfig_path_}});
+  return Status::OK();
+}
+
+int ApiServer::port() const { return http_ ? http_->port() : 0; }
+
+std::string ApiServer::url() const {
+  std::string host = options_.bind_address == "0.0.0.0" ? "127.0.0.1" : options_.bind_address;
+  return "https://" + host + ":" + std::to_string(port());
+}
+
+Status ApiServer::Bootstrap() {
+  UserInfo system{"system:apiserver", "", {"system:masters"}};
+  WriteOptions wo;
+  wo.field_manager = "kube-apiserver";
+  const ResourceDef* ns = registry_.Find("", "v1", "namespaces");
+  for (const char* name : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
+    bj::object o{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", bj::object{{"name", name}}}};
+    auto r = registry_store_->Create(*ns, "", std::move(o), wo, system);
+    if (!r.ok() && !r.status().IsAlreadyExists()) return r.status().WithContext(std::string("bootstrap namespace ") + name);
+  }
+  // The kubernetes service and its endpoints point at this server.
+  const ResourceDef* svc = registry_.Find("", "v1", "services");
+  bj::object s{{"apiVersion", "v1"},
+               {"kind", "Service"},
+               {"metadata", bj::object{{"name", "kubernetes"}, {"labels", bj::object{{"component", "apiserver"}, {"provider", "kubernetes"}}}}},
+               {"spec", bj::object{{"clusterIP", admission_->FirstServiceIP()},
+                                   {"type", "ClusterIP"},
+                                   {"sessionAffinity", "None"},
+                                   {"ports", bj::array{bj::object{{"name", "https"}, {"port", 443}, {"protocol", "TCP"}, {"targetPort", port()}}}}}}};
+  auto r = registry_store_->Create(*svc, "default", std::move(s), wo, system);
+  if (!r.ok() && !r.status().IsAlreadyExists()) return r.status().WithContext("bootstrap kubernetes service");
+  std::string host = options_.bind_address == "0.0.0.0" ? "127.0.0.1" : options_.bind_address;
+  const ResourceDef* ep = registry_.Find("", "v1", "endpoints");
+  bj::object e{{"apiVersion", "v1"},
+               {"kind", "Endpoints"},
+               {"metadata", bj::object{{"name", "kubernetes"}, {"labels", bj::object{{"endpointslice.kubernetes.io/skip-mirror", "true"}}}}},
+               {"subsets", bj::array{bj::object{{"addresses", bj::array{bj::object{{"ip", host}}}},
+                                                 {"ports", bj::array{bj::object{{"name", "https"}, {"port", port()}, {"protocol", "TCP"}}}}}}}};
+  auto cur = registry_store_->Get(*ep, "default", "kubernetes");
+  if (cur.ok()) {
+    api::Meta(e)["resourceVersion"] = bj::string(api::ResourceVersion(*cur));
+    auto u = registry_store_->Update(*ep, "default", "kubernetes", std::move(e), wo, system);
+    if (!u.ok() && !u.status().IsConflict()) return u.status().WithContext("bootstrap kubernetes endpoints");
+  } else {
+    auto c = registry_store_->Create(*ep, "default", std::move(e), wo, system);
+    if (!c.ok() && !c.status().IsAlreadyExists()) return c.status().WithContext("bootstrap kubernetes endpoints");
+  }
+  return Status::OK();
+}
+
+void ApiServer::TimerLoop() {
+  while (!stopping_.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (handler_) handler_->Tick();
+  }
+}
+
+void ApiServer::Stop() {
+  if (stopping_.exchange(true)) return;
+  if (timer_.joinable()) timer_.join();
+  if (handler_) handler_->CloseAll();
+  if (http_) http_->Stop();
+  if (caches_) caches_->Stop();
+  if (store_) store_->Close();
+}
+
+}  // namespace kubepp::apiserver

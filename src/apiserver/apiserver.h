@@ -1,0 +1,80 @@
+// The Kubernetes API server: HTTPS with client certificates and bearer
+// tokens, discovery, OpenAPI v3, and every built-in resource over one
+// generic store with a watch cache, on the embedded store or etcd.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "apiserver/admission.h"
+#include "apiserver/auth.h"
+#include "apiserver/discovery.h"
+#include "apiserver/http/server.h"
+#include "apiserver/openapi.h"
+#include "apiserver/pki.h"
+#include "apiserver/registry/cache.h"
+#include "apiserver/registry/resource.h"
+#include "apiserver/registry/store.h"
+#include "apiserver/request.h"
+#include "common/clock.h"
+#include "storage/store.h"
+
+namespace kubepp::apiserver {
+
+struct ApiServerOptions {
+  std::string data_dir;
+  std::string bind_address = "127.0.0.1";
+  int port = 6443;  // 0: pick a free one
+  std::vector<std::string> etcd_endpoints;
+  std::string token_auth_file;
+  std::string service_cidr = "10.43.0.0/16";
+  Clock* clock = Clock::Real();
+  int workers = 32;
+  int io_threads = 2;
+};
+
+class ApiServer {
+ public:
+  // Opens storage, creates certificates and the kubeconfig on first start,
+  // bootstraps the system namespaces and the kubernetes service, and serves.
+  static Result<std::unique_ptr<ApiServer>> Start(const ApiServerOptions& options);
+  ~ApiServer();
+  void Stop();
+
+  int port() const;
+  std::string url() const;  // https://host:port
+  std::string kubeconfig_path() const { return kubeconfig_path_; }
+  const ClusterPki& pki() const { return pki_; }
+  storage::Store* storage() { return store_.get(); }
+
+ private:
+  friend class Handler;
+  explicit ApiServer(const ApiServerOptions& options);
+  Status Init();
+  Status Bootstrap();
+  void TimerLoop();
+
+  ApiServerOptions options_;
+  std::unique_ptr<storage::Store> store_;
+  ResourceRegistry registry_;
+  std::unique_ptr<WatchCacheSet> caches_;
+  std::unique_ptr<RegistryStore> registry_store_;
+  std::unique_ptr<DefaultAdmission> admission_;
+  std::unique_ptr<Discovery> discovery_;
+  std::unique_ptr<OpenApi> openapi_;
+  Authenticator authn_;
+  AllowAuthenticated authz_;
+  ClusterPki pki_;
+  std::string kubeconfig_path_;
+  std::unique_ptr<class Handler> handler_;
+  std::unique_ptr<http::Server> http_;
+  std::thread timer_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace kubepp::apiserver

@@ -1,0 +1,48 @@
+// The cluster's certificates: a CA, the API server's serving certificate and
+// an admin client certificate (group system:masters), created on first start
+// in DATA_DIR/pki and reused after; and the admin kubeconfig.
+//
+// Keys are ECDSA P-256 (fast to create: the first start stays in
+// milliseconds); certificates are X.509 v3 signed with SHA-256.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace kubepp::apiserver {
+
+struct KeyPair {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+struct CertRequest {
+  std::string common_name;
+  std::vector<std::string> organizations;
+  std::vector<std::string> dns_names;
+  std::vector<std::string> ip_addresses;
+  bool server = false;  // serverAuth usage (else clientAuth)
+  int days = 365;
+};
+
+Result<KeyPair> CreateCA(const std::string& common_name, int days = 3650);
+Result<KeyPair> IssueCertificate(const KeyPair& ca, const CertRequest& req);
+
+struct ClusterPki {
+  KeyPair ca;
+  KeyPair serving;
+  KeyPair admin;
+};
+
+// Loads DATA_DIR/pki, creating what is missing. The serving certificate is
+// reissued when the wanted SANs are not all in it.
+Result<ClusterPki> EnsurePki(const std::string& data_dir, const std::vector<std::string>& ip_sans,
+                             const std::vector<std::string>& dns_sans);
+
+// A kubeconfig for `server` (https://host:port) with the CA and the client
+// certificate embedded.
+std::string AdminKubeconfig(const std::string& server, const ClusterPki& pki);
+
+}  // namespace kubepp::apiserver

@@ -1,0 +1,139 @@
+// The generic registry store (upstream's genericregistry.Store): create, get,
+// list, update, patch, delete and watch for any ResourceDef, over the storage
+// interface and the watch cache. It owns the object-metadata rules (names,
+// generateName, uid, timestamps, resourceVersion preconditions, generation,
+// managedFields, finalizers, graceful deletion) and calls the kind's hooks for
+// the rest.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "api/schema/schema.h"
+#include "api/selector.h"
+#include "apiserver/registry/cache.h"
+#include "apiserver/registry/resource.h"
+#include "common/clock.h"
+#include "storage/store.h"
+
+namespace kubepp::apiserver {
+
+struct UserInfo {
+  std::string name;
+  std::string uid;
+  std::vector<std::string> groups;
+};
+
+struct WriteOptions {
+  bool dry_run = false;
+  std::string field_manager;
+  std::string subresource;  // "" or "status" (and scale is converted by the handler)
+  bool force = false;       // server-side apply
+};
+
+struct WriteResult {
+  bj::object obj;   // in the request's version, with resourceVersion
+  bool created = false;
+};
+
+struct ListOptions {
+  std::string ns;
+  api::LabelSelector labels;
+  api::FieldSelector fields;
+  std::string resource_version;        // "" (consistent), "0" (any), or a revision
+  std::string resource_version_match;  // "", NotOlderThan, Exact
+  int64_t limit = 0;
+  std::string continue_token;
+};
+
+struct ListOutcome {
+  std::vector<std::string> items;  // JSON objects in the request's version
+  int64_t rv = 0;
+  std::string continue_token;
+  std::optional<int64_t> remaining;
+};
+
+struct DeleteOptions {
+  std::optional<int64_t> grace_period_seconds;
+  std::string propagation_policy;  // "", Orphan, Background, Foreground
+  std::optional<bool> orphan_dependents;
+  std::string precondition_uid;
+  std::string precondition_rv;
+  bool dry_run = false;
+};
+
+enum class PatchType { kMerge, kJson, kStrategic, kApply };
+
+// Admission plugins run on create and update, after defaulting and
+// validation, before the write.
+class Admission {
+ public:
+  virtual ~Admission() = default;
+  // `old` is null on create. May change `obj` (mutating admission).
+  virtual Status Admit(const ResourceDef& def, bj::object& obj, const bj::object* old, const UserInfo& user) = 0;
+  // Called before a delete.
+  virtual Status AdmitDelete(const ResourceDef& def, const bj::object& obj, const UserInfo& user) {
+    return Status::OK();
+  }
+};
+
+class RegistryStore {
+ public:
+  RegistryStore(storage::Store* store, WatchCacheSet* caches, const ResourceRegistry* registry, Clock* clock);
+  void SetAdmission(Admission* admission) { admission_ = admission; }
+
+  Result<bj::object> Get(const ResourceDef& def, const std::string& ns, const std::string& name);
+  Result<ListOutcome> List(const ResourceDef& def, const ListOptions& opts);
+  Result<WriteResult> Create(const ResourceDef& def, const std::string& ns, bj::object obj, const WriteOptions& opts,
+                             const UserInfo& user);
+  Result<WriteResult> Update(const ResourceDef& def, const std::string& ns, const std::string& name, bj::object obj,
+                             const WriteOptions& opts, const UserInfo& user);
+  // Applies `patch` (already parsed) to the current object and updates it,
+  // retrying on conflicts. Server-side apply creates when absent.
+  // `decode` checks and normalizes the patched object like a request body.
+  Result<WriteResult> Patch(const ResourceDef& def, const std::string& ns, const std::string& name, PatchType type,
+                            const bj::value& patch, const WriteOptions& opts, const UserInfo& user,
+                            const std::function<Status(bj::value&)>& decode = nullptr);
+  // Returns the object as deleted (or as marked for deletion).
+  Result<bj::object> Delete(const ResourceDef& def, const std::string& ns, const std::string& name,
+                            const DeleteOptions& opts, const UserInfo& user);
+
+  // Converts a stored object to `def`'s version (in place).
+  void FromStorage(const ResourceDef& def, bj::object& obj) const;
+  const ResourceDef* StorageDef(const ResourceDef& def) const;
+  WatchCacheSet* caches() { return caches_; }
+  storage::Store* storage() { return store_; }
+  Clock* clock() { return clock_; }
+
+ private:
+  struct Current {
+    bj::object obj;  // in def's version
+    int64_t rev = 0;
+  };
+  Result<Current> Load(const ResourceDef& def, const std::string& key);
+  Result<WriteResult> UpdateLoop(const ResourceDef& def, const std::string& ns, const std::string& name,
+                                 const std::function<Result<bj::object>(const bj::object& current)>& mutate,
+                                 bool conditional_on_body_rv, const WriteOptions& opts, const UserInfo& user,
+                                 bool create_if_missing);
+  Status Validate(const ResourceDef& def, const bj::object& obj, const bj::object* old);
+  Result<WriteResult> Finish(const ResourceDef& def, const std::string& json, int64_t rev, bool created);
+  std::string Encode(const ResourceDef& def, bj::object obj) const;
+  void UpdateManagedFields(const ResourceDef& def, bj::object& obj, const bj::object* old, const WriteOptions& opts,
+                           std::string_view operation);
+
+  storage::Store* store_;
+  WatchCacheSet* caches_;
+  const ResourceRegistry* registry_;
+  Clock* clock_;
+  Admission* admission_ = nullptr;
+};
+
+// A field set in the managedFields FieldsV1 format for `obj` (of `type`).
+bj::object FieldSetOf(const bj::value& obj, const api::schema::Type* type);
+
+}  // namespace kubepp::apiserver
