@@ -123,7 +123,8 @@ Result<bj::value> DecodeTime(std::string_view bytes, bool micro) {
     if ((key >> 3) == 1) seconds = static_cast<int64_t>(v);
     if ((key >> 3) == 2) nanos = static_cast<int32_t>(v);
   }
-  if (seconds == kZeroTimeSeconds && nanos == 0) return bj::value(nullptr);
+  // Go encodes a zero time as an empty message (or as year 1): both are null.
+  if ((seconds == kZeroTimeSeconds || seconds == 0) && nanos == 0) return bj::value(nullptr);
   WallTime t = std::chrono::system_clock::time_point(std::chrono::seconds(seconds)) +
                std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(nanos));
   return bj::value(bj::string(micro ? FormatMicroTime(t) : FormatTime(t)));

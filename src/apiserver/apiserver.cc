@@ -37,7 +37,7 @@ Status ApiServer::Init() {
   ASSIGN_OR_RETURN(store_, storage::OpenStore(sc));
   InstallAllResources(registry_);
   registry_.Prefer("autoscaling", "v2");
-  caches_ = std::make_unique<WatchCacheSet>(store_.get(), &registry_);
+  caches_ = std::make_unique<WatchCacheSet>(store_.get(), &registry_, options_.watch_cache_size);
   RETURN_IF_ERROR(caches_->Start());
   registry_store_ = std::make_unique<RegistryStore>(store_.get(), caches_.get(), &registry_, options_.clock);
   AdmissionConfig ac;

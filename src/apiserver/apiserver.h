@@ -36,6 +36,7 @@ struct ApiServerOptions {
   Clock* clock = Clock::Real();
   int workers = 32;
   int io_threads = 2;
+  size_t watch_cache_size = 10000;  // events per resource kept for resuming watches
 };
 
 class ApiServer {

@@ -43,6 +43,9 @@ int Serve(int argc, char** argv, bool full_server) {
   app.add_option("--etcd", etcd, "Comma-separated etcd client URLs; the embedded store is used when empty");
   app.add_option("--token-auth-file", opts.token_auth_file, "Static bearer tokens: CSV token,user,uid[,\"groups\"]");
   app.add_option("--service-cidr", opts.service_cidr, "Range of service cluster IPs")->capture_default_str();
+  app.add_option("--default-watch-cache-size", opts.watch_cache_size,
+                 "Recent events kept per resource for watches that resume from a resourceVersion")
+      ->capture_default_str();
   app.add_option("-v,--v", verbosity, "Log verbosity");
   if (full_server) {
     app.add_flag("--no-agent", no_agent, "Do not run a node agent in this process");

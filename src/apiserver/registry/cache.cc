@@ -9,8 +9,6 @@
 namespace kubepp::apiserver {
 namespace {
 
-constexpr size_t kRingCapacity = 10000;
-
 const log::Logger& Log() {
   static const log::Logger l("watchcache");
   return l;
@@ -204,7 +202,7 @@ void ResourceCache::Apply(const storage::Event& ev) {
   }
   rv_ = rev;
   events_.push_back(out);
-  if (events_.size() > kRingCapacity) {
+  if (events_.size() > capacity_) {
     oldest_ = events_.front()->rv;
     events_.pop_front();
   }
@@ -244,14 +242,15 @@ void ResourceCache::Dispatch(const EventPtr& ev) {
   }
 }
 
-WatchCacheSet::WatchCacheSet(storage::Store* store, const ResourceRegistry* registry) : store_(store) {
+WatchCacheSet::WatchCacheSet(storage::Store* store, const ResourceRegistry* registry, size_t capacity)
+    : store_(store) {
   for (const auto& def : registry->resources()) {
     if (!def->stored) continue;
     std::string prefix = def->KeyPrefix();
     auto it = by_prefix_.find(prefix);
     if (it == by_prefix_.end()) {
       // The first def registered for a prefix is the storage version.
-      it = by_prefix_.emplace(prefix, std::make_unique<ResourceCache>(def.get())).first;
+      it = by_prefix_.emplace(prefix, std::make_unique<ResourceCache>(def.get(), std::max<size_t>(capacity, 1))).first;
     }
     by_def_[def.get()] = it->second.get();
   }

@@ -71,7 +71,7 @@ using DeliverFn = std::function<bool(WatchEventType type, const CachedPtr& obj, 
 
 class ResourceCache {
  public:
-  explicit ResourceCache(const ResourceDef* def) : def_(def) {}
+  ResourceCache(const ResourceDef* def, size_t capacity) : def_(def), capacity_(capacity) {}
 
   // A consistent snapshot of the objects under `ns` (all when empty) that
   // match, sorted by key, and the revision it reflects.
@@ -104,6 +104,7 @@ class ResourceCache {
   void Dispatch(const EventPtr& ev);  // REQUIRES: mu_
 
   const ResourceDef* def_;
+  const size_t capacity_;  // events kept for watches that resume
   mutable std::mutex mu_;
   std::map<std::string, CachedPtr> objects_;  // GUARDED_BY(mu_)
   std::deque<EventPtr> events_;               // GUARDED_BY(mu_)
@@ -115,7 +116,8 @@ class ResourceCache {
 
 class WatchCacheSet {
  public:
-  WatchCacheSet(storage::Store* store, const ResourceRegistry* registry);
+  // `capacity`: recent events each resource keeps for watches to resume from.
+  WatchCacheSet(storage::Store* store, const ResourceRegistry* registry, size_t capacity = 10000);
   ~WatchCacheSet();
   // Lists everything, fills the caches and starts following the store.
   Status Start();

@@ -20,6 +20,12 @@ using api::SetDefault;
 using api::StrAt;
 using Defaulter = std::function<void(bj::object&)>;
 
+// A nil pointer field.
+bool Missing(const bj::object& o, std::string_view key) {
+  const bj::value* v = o.if_contains(key);
+  return v == nullptr || v->is_null();
+}
+
 // Go's zero value of a plain (non-pointer) field or an empty list/map:
 // absent, null, "", 0, [] or {}.
 bool IsEmpty(const bj::object& o, std::string_view key) {
@@ -254,7 +260,8 @@ void DefaultIpFamilies(bj::object& spec) {
   }
   if (families.empty()) families.emplace_back("IPv4");  // single-stack IPv4 cluster
   if (headless_selectorless && StrAt(spec, {"ipFamilyPolicy"}) != "SingleStack" && families.size() == 1) {
-    families.emplace_back(families[0] == "IPv4" ? "IPv6" : "IPv4");
+    bool v4 = families[0].is_string() && families[0].get_string() == "IPv4";
+    families.emplace_back(v4 ? "IPv6" : "IPv4");
   }
   spec["ipFamilies"] = std::move(families);
 }
@@ -266,8 +273,8 @@ void DefaultService(bj::object& o) {
   if (affinity == "None") {
     spec.erase("sessionAffinityConfig");
   } else if (affinity == "ClientIP") {
-    const bj::value* timeout = api::At(spec, {"sessionAffinityConfig", "clientIP", "timeoutSeconds"});
-    if (timeout == nullptr || timeout->is_null()) {
+    const bj::object* client_ip = ObjAt(spec, {"sessionAffinityConfig", "clientIP"});
+    if (client_ip == nullptr || Missing(*client_ip, "timeoutSeconds")) {
       spec["sessionAffinityConfig"] = bj::object{{"clientIP", bj::object{{"timeoutSeconds", 10800}}}};
     }
   }
@@ -383,18 +390,13 @@ void GenerateJobSelector(bj::object& o) {
 
 void DefaultJob(bj::object& o) {
   bj::object& spec = Obj(o, "spec");
-  if (IsEmpty(spec, "completions") && !spec.contains("parallelism")) {
-    // Only when both are unset (a null completions counts as unset).
-    if (!spec.contains("completions") || spec.at("completions").is_null()) spec["completions"] = 1;
-  }
+  if (Missing(spec, "completions") && Missing(spec, "parallelism")) spec["completions"] = 1;
   SetDefault(spec, "parallelism", 1);
-  bool per_index = spec.contains("backoffLimitPerIndex") && !spec.at("backoffLimitPerIndex").is_null();
-  SetDefault(spec, "backoffLimit", per_index ? 2147483647 : 6);
+  SetDefault(spec, "backoffLimit", Missing(spec, "backoffLimitPerIndex") ? 6 : 2147483647);
   SetDefault(spec, "completionMode", "NonIndexed");
   SetDefault(spec, "suspend", false);
   SetDefault(spec, "manualSelector", false);
-  bool failure_policy = Child(spec, "podFailurePolicy") != nullptr;
-  SetDefault(spec, "podReplacementPolicy", failure_policy ? "Failed" : "TerminatingOrFailed");
+  SetDefault(spec, "podReplacementPolicy", Missing(spec, "podFailurePolicy") ? "TerminatingOrFailed" : "Failed");
   if (bj::object* policy = Child(spec, "podFailurePolicy")) {
     Each(*policy, "rules", [](bj::object& rule) {
       Each(rule, "onPodConditions", [](bj::object& c) { SetIfEmpty(c, "status", "True"); });

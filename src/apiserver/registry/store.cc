@@ -350,15 +350,16 @@ Result<WriteResult> RegistryStore::Create(const ResourceDef& def, const std::str
     std::string base(generate.substr(0, 58));
     meta["name"] = base + api::RandomSuffix(5);
   }
-  for (std::string_view k : {"uid", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"}) {
+  for (std::string_view k : {"deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"}) {
     meta.erase(k);
   }
+  // The uid first: defaulting may derive from it (a Job's controller-uid selector).
+  meta["uid"] = api::NewUid();
   if (def.hooks.prepare_create) def.hooks.prepare_create(obj);
   if (def.hooks.defaults) def.hooks.defaults(obj);
   if (admission_ != nullptr) RETURN_IF_ERROR(admission_->Admit(def, obj, nullptr, user));
   RETURN_IF_ERROR(Validate(def, obj, nullptr));
   bj::object& m = api::Meta(obj);
-  m["uid"] = api::NewUid();
   m["creationTimestamp"] = api::FormatTime(clock_->Now());
   if (def.track_generation) m["generation"] = 1;
   UpdateManagedFields(def, obj, nullptr, opts, "Update");
