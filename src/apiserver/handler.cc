@@ -285,6 +285,13 @@ void Handler::Handle(const std::shared_ptr<http::Exchange>& ex) {
     return RespondStatus(ex, Status::Forbidden(c.def->GR().String() + " is forbidden: " + why));
   }
   c.table_version = TableVersion(accept);
+  if (!c.table_version.empty()) {
+    std::string inc = c.query.Get("includeObject");
+    if (!inc.empty() && inc != "None" && inc != "Metadata" && inc != "Object") {
+      return RespondStatus(ex, Status::BadRequest("Unable to convert to Table as requested: includeObject: Invalid value: \"" +
+                                                  inc + "\": must be 'Metadata', 'Object', 'None', or empty"));
+    }
+  }
   ServeResource(c);
 }
 
@@ -344,18 +351,8 @@ std::string Handler::ObjectResponse(Ctx& c, const ResourceDef& def, const bj::ob
 }
 
 void Handler::ServeGet(Ctx& c) {
-  if (!c.table_version.empty()) {
-    std::string inc = c.query.Get("includeObject");
-    if (!inc.empty() && inc != "None" && inc != "Metadata" && inc != "Object") {
-      return RespondStatus(c.ex, Status::BadRequest("Unable to convert to Table as requested: includeObject: Invalid value: \"" +
-                                                    inc + "\": must be 'Metadata', 'Object', 'None', or empty"));
-    }
-  }
   auto obj = server_->registry_store_->Get(*c.def, c.info.ns, c.info.name);
   if (!obj.ok()) return RespondStatus(c.ex, obj.status());
-  if (c.info.subresource == "status" || c.info.subresource == "ephemeralcontainers") {
-    // The whole object, as upstream answers.
-  }
   Respond(c.ex, 200, ObjectResponse(c, *c.def, *obj));
 }
 

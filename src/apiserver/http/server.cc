@@ -125,6 +125,7 @@ class Session : public std::enable_shared_from_this<Session<StreamT>> {
   void Pump();
   void CloseStream();  // on the strand
   void Close();
+  void Drain(size_t budget);  // reads and discards, then closes
 
   ServerImpl* server_;
   StreamT stream_;
@@ -145,6 +146,7 @@ class Session : public std::enable_shared_from_this<Session<StreamT>> {
   bool writing_ = false;    // strand
   std::string writing_chunk_;
   std::array<char, 4096> sink_;
+  bool drain_ = false;
 };
 
 class ExchangeImplBase : public Exchange {
@@ -367,6 +369,9 @@ void Session<StreamT>::OnRead(beast::error_code ec, size_t) {
     return;
   }
   if (ec == bhttp::error::body_limit) {
+    // The client is still sending: read the rest (up to a bound) after the
+    // answer so it sees the 413 rather than a reset.
+    drain_ = true;
     SendSimple(413, "RequestEntityTooLarge",
                "the request body exceeds the limit of " + std::to_string(server_->options().max_body_bytes) +
                    " bytes",
@@ -429,6 +434,10 @@ void Session<StreamT>::Respond(Response resp, bool keep_alive, bool gzip_ok) {
     self->res_ = res;
     bhttp::async_write(self->stream_, *res, [self, res](beast::error_code ec, size_t) {
       self->res_.reset();
+      if (!ec && self->drain_) {
+        self->Drain(64 << 20);
+        return;
+      }
       if (ec || !res->keep_alive()) {
         self->Close();
         return;
@@ -570,6 +579,18 @@ void Session<StreamT>::CloseStream() {
   }
   for (auto& fn : callbacks) fn();
   Close();
+}
+
+template <class StreamT>
+void Session<StreamT>::Drain(size_t budget) {
+  lowest().expires_after(std::chrono::seconds(5));
+  stream_.async_read_some(asio::buffer(sink_), [self = this->shared_from_this(), budget](beast::error_code ec, size_t n) {
+    if (ec || n >= budget) {
+      self->Close();
+      return;
+    }
+    self->Drain(budget - n);
+  });
 }
 
 template <class StreamT>

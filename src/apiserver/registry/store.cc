@@ -486,6 +486,10 @@ Result<WriteResult> RegistryStore::UpdateLoop(
 
 Result<WriteResult> RegistryStore::Update(const ResourceDef& def, const std::string& ns, const std::string& name,
                                           bj::object obj, const WriteOptions& opts, const UserInfo& user) {
+  if (api::Name(obj) != name) {
+    return Status::BadRequest("the name of the object (" + std::string(api::Name(obj)) +
+                              ") does not match the name on the URL (" + name + ")");
+  }
   bool conditional = !api::StrAt(obj, {"metadata", "resourceVersion"}).empty();
   return UpdateLoop(
       def, ns, name, [&](const bj::object&) -> Result<bj::object> { return obj; }, conditional, opts, user,
