@@ -13,4 +13,8 @@ namespace kubepp::bench {
 
 Result<std::unique_ptr<storage::Store>> OpenEtcdGrpcStore(const std::string& client_url, int channels);
 
+// Bare etcd Puts (no transaction) of `value` to new keys from `clients`
+// threads for `seconds`: etcd's raw durable write rate.
+Result<double> EtcdPutsPerSecond(const std::string& client_url, int clients, double seconds, const std::string& value);
+
 }  // namespace kubepp::bench

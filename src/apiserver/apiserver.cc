@@ -107,6 +107,9 @@ Status ApiServer::Bootstrap() {
   auto r = registry_store_->Create(*svc, "default", std::move(s), wo, system);
   if (!r.ok() && !r.status().IsAlreadyExists()) return r.status().WithContext("bootstrap kubernetes service");
   std::string host = options_.bind_address == "0.0.0.0" ? "127.0.0.1" : options_.bind_address;
+  // Endpoints may not be loopback addresses (as upstream validates): a
+  // server bound to loopback only has no endpoint pods could use.
+  if (host.rfind("127.", 0) == 0) return Status::OK();
   const ResourceDef* ep = registry_.Find("", "v1", "endpoints");
   bj::object e{{"apiVersion", "v1"},
                {"kind", "Endpoints"},

@@ -6,9 +6,12 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <strings.h>
 
@@ -28,45 +31,52 @@ void SetTimeouts(int fd, std::chrono::milliseconds t) {
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-class TcpConnection : public Connection {
+// One connection over a plain socket (kTls false) or TLS.
+template <bool kTls>
+class Conn : public Connection {
  public:
-  TcpConnection(std::string host, std::chrono::milliseconds timeout)
-      : host_(std::move(host)), timeout_(timeout), socket_(ioc_) {}
+  using Stream = std::conditional_t<kTls, asio::ssl::stream<tcp::socket>, tcp::socket>;
+
+  Conn(std::string host, std::chrono::milliseconds timeout, std::shared_ptr<asio::ssl::context> ctx)
+      : host_(std::move(host)), timeout_(timeout), ctx_(std::move(ctx)), stream_(MakeStream()) {}
 
   Status Connect(const Endpoint& ep) {
     beast::error_code ec;
     tcp::resolver resolver(ioc_);
     auto results = resolver.resolve(ep.host, std::to_string(ep.port), ec);
     if (ec) return Status::Unavailable("resolve " + ep.ToString() + ": " + ec.message());
-    asio::connect(socket_, results, ec);
+    asio::connect(Socket(), results, ec);
     if (ec) return Status::Unavailable("connect " + ep.ToString() + ": " + ec.message());
-    socket_.set_option(tcp::no_delay(true), ec);
-    fd_ = socket_.native_handle();
+    Socket().set_option(tcp::no_delay(true), ec);
+    fd_ = Socket().native_handle();
     SetTimeouts(fd_, timeout_);
+    if constexpr (kTls) {
+      SSL_set_tlsext_host_name(stream_.native_handle(), ep.host.c_str());
+      stream_.handshake(asio::ssl::stream_base::client, ec);
+      if (ec) return Status::Unavailable("TLS handshake with " + ep.ToString() + ": " + ec.message());
+    }
     return Status::OK();
   }
 
   Result<Response> RoundTrip(const Request& req) override {
     RETURN_IF_ERROR(Send(req));
     bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(64ull << 20);
+    parser.body_limit(256ull << 20);
     parser.header_limit(1 << 20);
     beast::error_code ec;
-    bhttp::read(socket_, buffer_, parser, ec);
+    bhttp::read(stream_, buffer_, parser, ec);
     if (ec) {
       broken_ = true;
-      bool nothing = ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
-                     ec == asio::error::eof;
-      Status st = Status::Unavailable("read response: " + ec.message());
-      if (nothing) peer_closed_ = true;
-      return st;
+      if (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof ||
+          ec == asio::ssl::error::stream_truncated) {
+        peer_closed_ = true;
+      }
+      return Status::Unavailable("read response: " + ec.message());
     }
     auto& msg = parser.get();
     Response resp;
     resp.status = static_cast<int>(msg.result_int());
-    for (const auto& f : msg) {
-      resp.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-    }
+    for (const auto& f : msg) resp.headers.push_back({std::string(f.name_string()), std::string(f.value())});
     resp.body = std::move(msg.body());
     if (!msg.keep_alive()) broken_ = true;
     reused_ = true;
@@ -79,7 +89,7 @@ class TcpConnection : public Connection {
     stream_parser_.emplace();
     stream_parser_->body_limit(boost::none);
     beast::error_code ec;
-    bhttp::read_header(socket_, buffer_, *stream_parser_, ec);
+    bhttp::read_header(stream_, buffer_, *stream_parser_, ec);
     if (ec) {
       broken_ = true;
       return Status::Unavailable("read response head: " + ec.message());
@@ -95,7 +105,7 @@ class TcpConnection : public Connection {
     body.data = buf;
     body.size = sizeof buf;
     beast::error_code ec;
-    bhttp::read_some(socket_, buffer_, *stream_parser_, ec);
+    bhttp::read_some(stream_, buffer_, *stream_parser_, ec);
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) {
       broken_ = true;
@@ -111,9 +121,24 @@ class TcpConnection : public Connection {
   }
   bool broken() const override { return broken_; }
   bool reused() const override { return reused_; }
-  bool peer_closed() const { return peer_closed_; }
+  bool peer_closed() const override { return peer_closed_; }
 
  private:
+  Stream MakeStream() {
+    if constexpr (kTls) {
+      return Stream(ioc_, *ctx_);
+    } else {
+      return Stream(ioc_);
+    }
+  }
+  tcp::socket& Socket() {
+    if constexpr (kTls) {
+      return stream_.next_layer();
+    } else {
+      return stream_;
+    }
+  }
+
   Status Send(const Request& req) {
     bhttp::request<bhttp::string_body> msg;
     bhttp::verb verb = bhttp::string_to_verb(req.method);
@@ -123,13 +148,12 @@ class TcpConnection : public Connection {
     msg.version(11);
     msg.set(bhttp::field::host, host_);
     for (const auto& h : req.headers) msg.set(h.name, h.value);
-    if (!req.body.empty() || verb == bhttp::verb::post || verb == bhttp::verb::put ||
-        verb == bhttp::verb::patch) {
+    if (!req.body.empty() || verb == bhttp::verb::post || verb == bhttp::verb::put || verb == bhttp::verb::patch) {
       msg.body() = req.body;
       msg.prepare_payload();
     }
     beast::error_code ec;
-    bhttp::write(socket_, msg, ec);
+    bhttp::write(stream_, msg, ec);
     if (ec) {
       broken_ = true;
       peer_closed_ = true;
@@ -140,8 +164,9 @@ class TcpConnection : public Connection {
 
   std::string host_;
   std::chrono::milliseconds timeout_;
+  std::shared_ptr<asio::ssl::context> ctx_;
   asio::io_context ioc_;
-  tcp::socket socket_;
+  Stream stream_;
   int fd_ = -1;
   beast::flat_buffer buffer_;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> stream_parser_;
@@ -149,6 +174,29 @@ class TcpConnection : public Connection {
   bool reused_ = false;
   bool peer_closed_ = false;
 };
+
+Result<std::shared_ptr<asio::ssl::context>> MakeContext(const TlsClientConfig& cfg) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  beast::error_code ec;
+  if (cfg.insecure_skip_verify) {
+    ctx->set_verify_mode(asio::ssl::verify_none);
+  } else {
+    ctx->set_verify_mode(asio::ssl::verify_peer);
+    if (!cfg.ca_pem.empty()) {
+      ctx->add_certificate_authority(asio::buffer(cfg.ca_pem), ec);
+      if (ec) return Status::BadRequest("CA certificate: " + ec.message());
+    } else {
+      ctx->set_default_verify_paths(ec);
+    }
+  }
+  if (!cfg.cert_pem.empty()) {
+    ctx->use_certificate_chain(asio::buffer(cfg.cert_pem), ec);
+    if (ec) return Status::BadRequest("client certificate: " + ec.message());
+    ctx->use_private_key(asio::buffer(cfg.key_pem), asio::ssl::context::pem, ec);
+    if (ec) return Status::BadRequest("client key: " + ec.message());
+  }
+  return ctx;
+}
 
 }  // namespace
 
@@ -163,14 +211,22 @@ std::string_view Response::GetHeader(std::string_view name) const {
 
 Result<Endpoint> Endpoint::Parse(std::string_view url) {
   constexpr std::string_view kHttp = "http://";
-  if (url.substr(0, kHttp.size()) != kHttp) {
-    return Status::BadRequest("unsupported endpoint URL (want http://host:port): " + std::string(url));
+  constexpr std::string_view kHttps = "https://";
+  std::string_view rest;
+  bool tls = false;
+  if (url.substr(0, kHttp.size()) == kHttp) {
+    rest = url.substr(kHttp.size());
+  } else if (url.substr(0, kHttps.size()) == kHttps) {
+    rest = url.substr(kHttps.size());
+    tls = true;
+  } else {
+    return Status::BadRequest("unsupported endpoint URL (want http(s)://host:port): " + std::string(url));
   }
-  std::string_view rest = url.substr(kHttp.size());
   rest = rest.substr(0, rest.find('/'));
   size_t colon = rest.rfind(':');
   if (colon == std::string_view::npos) return Status::BadRequest("endpoint URL has no port: " + std::string(url));
   Endpoint ep;
+  ep.tls = tls;
   ep.host = std::string(rest.substr(0, colon));
   std::string_view port = rest.substr(colon + 1);
   auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), ep.port);
@@ -184,7 +240,28 @@ std::string Endpoint::ToString() const { return host + ":" + std::to_string(port
 
 Result<std::unique_ptr<Connection>> Connection::Open(const Endpoint& ep,
                                                      std::chrono::milliseconds timeout) {
-  auto c = std::make_unique<TcpConnection>(ep.host + ":" + std::to_string(ep.port), timeout);
+  std::string host = ep.host + ":" + std::to_string(ep.port);
+  if (!ep.tls) {
+    auto c = std::make_unique<Conn<false>>(host, timeout, nullptr);
+    RETURN_IF_ERROR(c->Connect(ep));
+    return std::unique_ptr<Connection>(std::move(c));
+  }
+  // One SSL context per configuration (shared by every connection to it).
+  static std::mutex mu;
+  static std::map<const TlsClientConfig*, std::weak_ptr<asio::ssl::context>> contexts;
+  TlsClientConfig none;
+  const TlsClientConfig& cfg = ep.tls_config ? *ep.tls_config : none;
+  std::shared_ptr<asio::ssl::context> ctx;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    auto& slot = contexts[ep.tls_config.get()];
+    ctx = slot.lock();
+    if (!ctx) {
+      ASSIGN_OR_RETURN(ctx, MakeContext(cfg));
+      slot = ctx;
+    }
+  }
+  auto c = std::make_unique<Conn<true>>(host, timeout, std::move(ctx));
   RETURN_IF_ERROR(c->Connect(ep));
   return std::unique_ptr<Connection>(std::move(c));
 }
@@ -211,8 +288,7 @@ Result<Response> Client::Do(const Request& req) {
       }
       return r;
     }
-    auto* tcp = static_cast<TcpConnection*>(conn.get());
-    if (!(was_reused && tcp->peer_closed())) return r;
+    if (!(was_reused && conn->peer_closed())) return r;
   }
   return Status::Unavailable("connection to " + ep_.ToString() + " closed twice");
 }

@@ -35,10 +35,20 @@ struct Response {
   std::string_view GetHeader(std::string_view name) const;
 };
 
+// TLS settings for https endpoints (PEM text).
+struct TlsClientConfig {
+  std::string ca_pem;    // verify the server against this CA
+  std::string cert_pem;  // client certificate, if any
+  std::string key_pem;
+  bool insecure_skip_verify = false;
+};
+
 struct Endpoint {
   std::string host;  // IPv4 address or name
   int port = 0;
-  // Parses "http://host:port" (the path part, if any, is ignored).
+  bool tls = false;
+  std::shared_ptr<const TlsClientConfig> tls_config;
+  // Parses "http://host:port" or "https://host:port" (a path is ignored).
   static Result<Endpoint> Parse(std::string_view url);
   std::string ToString() const;
 };
@@ -65,6 +75,8 @@ class Connection {
   virtual bool broken() const = 0;
   // True once a request was answered on this connection.
   virtual bool reused() const = 0;
+  // True if the last failure was the peer closing the connection.
+  virtual bool peer_closed() const = 0;
 };
 
 // A pool of keep-alive connections to one endpoint. Thread-safe.
