@@ -113,7 +113,7 @@ FieldError Forbidden(std::string field, std::string detail) {
 
 FieldError TooLong(std::string field, int64_t max) {
   return FieldError{FieldError::Type::kTooLong, std::move(field), "", false,
-                    "may not be more than " + std::to_string(max) + " bytes"};
+                    "must have at most " + std::to_string(max) + " bytes"};
 }
 
 FieldError TooMany(std::string field, int64_t actual, int64_t max) {

@@ -48,16 +48,16 @@ std::string RegexError(std::string_view msg, std::string_view fmt, std::initiali
   std::string out(msg);
   out += " (";
   if (examples.size() > 0) {
+    // As upstream's RegexError: each example is followed by ", ".
     out += "e.g. ";
     bool first = true;
     for (auto e : examples) {
       if (!first) out += " or ";
       out += "'";
       out += e;
-      out += "'";
+      out += "', ";
       first = false;
     }
-    out += ", ";
   }
   out += "regex used for validation is '";
   out += fmt;

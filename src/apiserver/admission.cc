@@ -50,12 +50,18 @@ Status DefaultAdmission::CheckNamespace(const ResourceDef& def, const bj::object
   if (!def.namespaced) return Status::OK();
   std::string ns(api::Namespace(obj));
   const ResourceDef* nsdef = registry_->Find("", "v1", "namespaces");
-  auto got = store_->Get(*nsdef, "", ns);
-  if (!got.ok()) {
-    if (got.status().IsNotFound()) return api::NewNotFound({"", "namespaces"}, ns);
-    return got.status();
+  // The watch cache knows the namespace and its phase without a read.
+  ResourceCache* cache = store_->caches()->For(nsdef);
+  CachedPtr cached = cache->Get(nsdef->Key("", ns));
+  if (cached == nullptr) {
+    // Maybe created a moment ago: let the cache catch up, then look again.
+    if (auto rev = store_->storage()->CurrentRevision(); rev.ok()) {
+      (void)store_->caches()->WaitFor(*rev, std::chrono::seconds(3));
+    }
+    cached = cache->Get(nsdef->Key("", ns));
+    if (cached == nullptr) return api::NewNotFound({"", "namespaces"}, ns);
   }
-  if (api::StrAt(*got, {"status", "phase"}) == "Terminating" || api::At(*got, {"metadata", "deletionTimestamp"})) {
+  if (cached->Field("status.phase") == std::optional<std::string>("Terminating")) {
     return Status::Forbidden(def.GR().String() + " \"" + std::string(api::Name(obj)) +
                              "\" is forbidden: unable to create new content in namespace " + ns +
                              " because it is being terminated")

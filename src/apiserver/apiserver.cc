@@ -64,6 +64,7 @@ Status ApiServer::Init() {
   ho.tls = http::TlsConfig{pki_.serving.cert_pem + pki_.ca.cert_pem, pki_.serving.key_pem, pki_.ca.cert_pem};
   ho.workers = options_.workers;
   ho.io_threads = options_.io_threads;
+  ho.run_inline = [this](const http::Request& r) { return handler_->RunsInline(r); };
   // Discovery names the address clients reach us by, known once bound.
   discovery_ = std::make_unique<Discovery>(registry_, host + ":" + std::to_string(options_.port));
   ASSIGN_OR_RETURN(http_, http::Server::Start(ho, [this](std::shared_ptr<http::Exchange> ex) { handler_->Handle(ex); }));

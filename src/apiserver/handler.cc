@@ -351,6 +351,14 @@ std::string Handler::ObjectResponse(Ctx& c, const ResourceDef& def, const bj::ob
 }
 
 void Handler::ServeGet(Ctx& c) {
+  if (c.table_version.empty()) {
+    auto json = server_->registry_store_->GetJson(*c.def, c.info.ns, c.info.name);
+    if (!json.ok()) return RespondStatus(c.ex, json.status());
+    http::Response r;
+    r.headers = {{"Content-Type", "application/json"}, {"Cache-Control", "no-cache, private"}};
+    r.pieces.push_back(std::move(*json));
+    return c.ex->Respond(std::move(r));
+  }
   auto obj = server_->registry_store_->Get(*c.def, c.info.ns, c.info.name);
   if (!obj.ok()) return RespondStatus(c.ex, obj.status());
   Respond(c.ex, 200, ObjectResponse(c, *c.def, *obj));
@@ -404,7 +412,7 @@ void Handler::ServeList(Ctx& c) {
     std::vector<bj::object> objs;
     objs.reserve(out->items.size());
     for (const auto& j : out->items) {
-      auto v = json::Parse(j);
+      auto v = json::Parse(*j);
       if (v.ok() && v->is_object()) objs.push_back(std::move(v->get_object()));
     }
     TableContext ctx{server_->options_.clock->Now()};
@@ -412,17 +420,21 @@ void Handler::ServeList(Ctx& c) {
     t["metadata"] = std::move(md);
     return Respond(c.ex, 200, bj::serialize(t));
   }
-  std::string body = "{\"kind\":\"" + c.def->list_kind + "\",\"apiVersion\":\"" + c.def->ApiVersion() +
-                     "\",\"metadata\":" + bj::serialize(md) + ",\"items\":[";
-  size_t total = body.size() + 2;
-  for (const auto& j : out->items) total += j.size() + 1;
-  body.reserve(total);
+  // The items go out straight from the cache: no copy of a large list.
+  static const auto kComma = std::make_shared<const std::string>(",");
+  static const auto kEnd = std::make_shared<const std::string>("]}");
+  http::Response r;
+  r.headers = {{"Content-Type", "application/json"}, {"Cache-Control", "no-cache, private"}};
+  r.pieces.reserve(out->items.size() * 2 + 2);
+  r.pieces.push_back(std::make_shared<const std::string>(
+      "{\"kind\":\"" + c.def->list_kind + "\",\"apiVersion\":\"" + c.def->ApiVersion() +
+      "\",\"metadata\":" + bj::serialize(md) + ",\"items\":["));
   for (size_t i = 0; i < out->items.size(); ++i) {
-    if (i) body.push_back(',');
-    body += out->items[i];
+    if (i) r.pieces.push_back(kComma);
+    r.pieces.push_back(std::move(out->items[i]));
   }
-  body += "]}";
-  Respond(c.ex, 200, std::move(body));
+  r.pieces.push_back(kEnd);
+  c.ex->Respond(std::move(r));
 }
 
 void Handler::ServeWatch(Ctx& c) {
@@ -655,15 +667,42 @@ http::Headers WarningHeaders(const std::vector<std::string>& warnings) {
 
 }  // namespace
 
+bool Handler::RunsInline(const http::Request& req) const {
+  if (req.method != "POST" || !server_->registry_store_ || !server_->registry_store_->async_writes()) return false;
+  RequestInfo info = ParseRequestInfo(req.method, req.path);
+  if (!info.is_resource || !info.subresource.empty() || !info.name.empty()) return false;
+  const ResourceDef* def = server_->registry_.Find(info.group, info.version, info.resource);
+  return def != nullptr && def->stored && def->HasVerb("create");
+}
+
 void Handler::ServeCreate(Ctx& c) {
   auto opts = ParseWriteOptions(c.query, *c.req);
   if (!opts.ok()) return RespondStatus(c.ex, opts.status());
   std::vector<std::string> warnings;
   auto obj = DecodeBody(c, *c.def, &warnings);
   if (!obj.ok()) return RespondStatus(c.ex, obj.status());
+  if (server_->registry_store_->async_writes()) {
+    // Completes on the storage thread once durable; nothing here blocks.
+    auto ex = c.ex;
+    std::string table_version = c.table_version;
+    http::Headers headers = WarningHeaders(warnings);
+    Handler* self = this;
+    Ctx copy = c;
+    server_->registry_store_->CreateAsync(
+        *c.def, c.info.ns, std::move(*obj), *opts, c.user,
+        [self, ex, copy, headers](Result<WriteResult> res) mutable {
+          if (!res.ok()) return self->RespondStatus(ex, res.status());
+          std::string body = copy.table_version.empty() && !res->json.empty()
+                                 ? std::move(res->json)
+                                 : self->ObjectResponse(copy, *copy.def, res->obj);
+          self->Respond(ex, 201, std::move(body), "application/json", std::move(headers));
+        });
+    return;
+  }
   auto res = server_->registry_store_->Create(*c.def, c.info.ns, std::move(*obj), *opts, c.user);
   if (!res.ok()) return RespondStatus(c.ex, res.status());
-  Respond(c.ex, 201, ObjectResponse(c, *c.def, res->obj), "application/json", WarningHeaders(warnings));
+  Respond(c.ex, 201, c.table_version.empty() && !res->json.empty() ? std::move(res->json) : ObjectResponse(c, *c.def, res->obj),
+          "application/json", WarningHeaders(warnings));
 }
 
 void Handler::ServeUpdate(Ctx& c) {
@@ -687,8 +726,9 @@ void Handler::ServeUpdate(Ctx& c) {
   }
   auto res = server_->registry_store_->Update(*c.def, c.info.ns, c.info.name, std::move(*obj), *opts, c.user);
   if (!res.ok()) return RespondStatus(c.ex, res.status());
-  Respond(c.ex, res->created ? 201 : 200, ObjectResponse(c, *c.def, res->obj), "application/json",
-          WarningHeaders(warnings));
+  Respond(c.ex, res->created ? 201 : 200,
+          c.table_version.empty() && !res->json.empty() ? std::move(res->json) : ObjectResponse(c, *c.def, res->obj),
+          "application/json", WarningHeaders(warnings));
 }
 
 void Handler::ServePatch(Ctx& c) {
@@ -734,8 +774,9 @@ void Handler::ServePatch(Ctx& c) {
   };
   auto res = server_->registry_store_->Patch(def, c.info.ns, c.info.name, type, patch, *opts, c.user, decode);
   if (!res.ok()) return RespondStatus(c.ex, res.status());
-  Respond(c.ex, res->created ? 201 : 200, ObjectResponse(c, def, res->obj), "application/json",
-          WarningHeaders(warnings));
+  Respond(c.ex, res->created ? 201 : 200,
+          c.table_version.empty() && !res->json.empty() ? std::move(res->json) : ObjectResponse(c, def, res->obj),
+          "application/json", WarningHeaders(warnings));
 }
 
 namespace {
@@ -794,7 +835,7 @@ void Handler::ServeDeleteCollection(Ctx& c) {
   if (!list.ok()) return RespondStatus(c.ex, list.status());
   bj::array items;
   for (const auto& j : list->items) {
-    auto v = json::Parse(j);
+    auto v = json::Parse(*j);
     if (!v.ok()) continue;
     const bj::object& o = v->get_object();
     auto res = server_->registry_store_->Delete(*c.def, std::string(api::Namespace(o)), std::string(api::Name(o)), *dopts, c.user);

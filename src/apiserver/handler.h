@@ -24,6 +24,9 @@ class Handler {
  public:
   explicit Handler(ApiServer* server) : server_(server) {}
   void Handle(const std::shared_ptr<http::Exchange>& ex);
+  // Creates of stored resources complete asynchronously when storage can:
+  // those run on the I/O thread without blocking it.
+  bool RunsInline(const http::Request& req) const;
   // Ends watches whose time is up and sends due bookmarks; called every second.
   void Tick();
   // Ends every watch (shutdown).

@@ -166,7 +166,7 @@ void Handler::ServeEviction(Ctx& c) {
     if (list.ok()) {
       auto labels = api::ObjectLabels(*pod);
       for (const auto& j : list->items) {
-        auto v = json::Parse(j);
+        auto v = json::Parse(*j);
         if (!v.ok()) continue;
         auto sel = api::LabelSelector::FromObject(api::At(*v, {"spec", "selector"}));
         if (!sel.ok() || !sel->Matches(labels)) continue;

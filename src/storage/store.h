@@ -20,6 +20,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -118,6 +119,15 @@ class Store {
   // Deletes the key under the same precondition rules as Update.
   virtual Result<DeleteResult> Delete(std::string_view key, int64_t expected_mod_revision,
                                       KeyValue* current = nullptr) = 0;
+
+  // Create without waiting: `done` runs once the write is durable or failed,
+  // on a thread of the store's choosing, and must not block. Stores that
+  // cannot do better run it at once on the caller's thread (blocking).
+  virtual bool SupportsAsyncWrites() const { return false; }
+  virtual void CreateAsync(std::string_view key, std::string_view value,
+                           std::function<void(Result<KeyValue>)> done) {
+    done(Create(key, value));
+  }
 
   virtual Result<std::unique_ptr<Watcher>> Watch(const WatchOptions& options) = 0;
 

@@ -100,6 +100,49 @@ std::optional<PeerIdentity> PeerFromSsl(SSL* ssl) {
 
 class ServerImpl;
 
+// A response body made of shared string pieces, written without building
+// one big string.
+struct PiecesBody {
+  using value_type = std::vector<std::shared_ptr<const std::string>>;
+  static uint64_t size(const value_type& v) {
+    uint64_t n = 0;
+    for (const auto& p : v) n += p->size();
+    return n;
+  }
+  // Hands Beast one 256 KiB block at a time: a buffer sequence of thousands
+  // of pieces makes every partial TLS write walk the whole sequence.
+  class writer {
+   public:
+    using const_buffers_type = asio::const_buffer;
+    template <bool isRequest, class Fields>
+    writer(const bhttp::header<isRequest, Fields>&, const value_type& v) : v_(v) {}
+    void init(beast::error_code& ec) { ec = {}; }
+    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
+      ec = {};
+      block_.clear();
+      while (piece_ < v_.size() && block_.size() < kBlock) {
+        const std::string& p = *v_[piece_];
+        size_t n = std::min(p.size() - offset_, kBlock - block_.size());
+        block_.append(p, offset_, n);
+        offset_ += n;
+        if (offset_ == p.size()) {
+          ++piece_;
+          offset_ = 0;
+        }
+      }
+      if (block_.empty()) return boost::none;
+      return std::make_pair(asio::const_buffer(block_.data(), block_.size()), piece_ < v_.size());
+    }
+
+   private:
+    static constexpr size_t kBlock = 256 << 10;
+    const value_type& v_;
+    size_t piece_ = 0;
+    size_t offset_ = 0;
+    std::string block_;
+  };
+};
+
 // One connection. Plain TCP or TLS, chosen by StreamT.
 template <class StreamT>
 class Session : public std::enable_shared_from_this<Session<StreamT>> {
@@ -117,6 +160,7 @@ class Session : public std::enable_shared_from_this<Session<StreamT>> {
 
  private:
   friend class ServerImpl;
+
   auto& lowest() { return beast::get_lowest_layer(stream_); }
   void DoHandshake();
   void DoRead();
@@ -282,6 +326,10 @@ class ServerImpl : public Server {
   }
 
   void Dispatch(std::shared_ptr<ExchangeImplBase> ex) {
+    if (options_.run_inline && options_.run_inline(ex->request_)) {
+      handler_(std::move(ex));
+      return;
+    }
     workers_.Submit([this, ex = std::move(ex)] { handler_(ex); });
   }
 
@@ -418,6 +466,37 @@ void Session<StreamT>::SendSimple(int code, std::string_view reason, std::string
 
 template <class StreamT>
 void Session<StreamT>::Respond(Response resp, bool keep_alive, bool gzip_ok) {
+  if (!resp.pieces.empty()) {
+    uint64_t total = PiecesBody::size(resp.pieces);
+    if (gzip_ok && total >= server_->options().gzip_threshold_bytes) {
+      // Compression needs the body in one piece.
+      std::string whole;
+      whole.reserve(total);
+      for (const auto& p : resp.pieces) whole += *p;
+      resp.pieces.clear();
+      resp.body = std::move(whole);
+    } else {
+      auto res = std::make_shared<bhttp::response<PiecesBody>>();
+      res->result(static_cast<unsigned>(resp.status));
+      res->version(11);
+      for (auto& [k, v] : resp.headers) res->insert(k, v);
+      res->body() = std::move(resp.pieces);
+      res->keep_alive(keep_alive);
+      res->prepare_payload();
+      asio::dispatch(stream_.get_executor(), [self = this->shared_from_this(), res]() mutable {
+        self->res_ = res;
+        bhttp::async_write(self->stream_, *res, [self, res](beast::error_code ec, size_t) {
+          self->res_.reset();
+          if (ec || !res->keep_alive()) {
+            self->Close();
+            return;
+          }
+          self->DoRead();
+        });
+      });
+      return;
+    }
+  }
   auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
   res->result(static_cast<unsigned>(resp.status));
   res->version(11);

@@ -49,6 +49,9 @@ struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  // When set, the body is these pieces in order (and `body` is ignored):
+  // large lists are sent from the cached objects without being copied.
+  std::vector<std::shared_ptr<const std::string>> pieces;
 };
 
 // A chunked response body. Thread-safe.
@@ -93,6 +96,10 @@ struct ServerOptions {
   size_t max_stream_backlog_bytes = 32 << 20;
   int io_threads = 2;
   int workers = 32;
+  // Requests for which this returns true are handled on the I/O thread that
+  // read them (their handler must not block: e.g. writes that complete
+  // asynchronously). Saves two thread hand-offs per request.
+  std::function<bool(const Request&)> run_inline;
 };
 
 class Server {

@@ -148,17 +148,32 @@ Result<bj::object> RegistryStore::Get(const ResourceDef& def, const std::string&
   return std::move(cur->obj);
 }
 
+Result<std::shared_ptr<const std::string>> RegistryStore::GetJson(const ResourceDef& def, const std::string& ns,
+                                                                 const std::string& name) {
+  ResourceCache* cache = caches_->For(&def);
+  if (cache == nullptr || (def.from_storage && StorageDef(def) != &def)) {
+    ASSIGN_OR_RETURN(bj::object o, Get(def, ns, name));
+    return std::make_shared<const std::string>(api::SerializeObject(o));
+  }
+  ASSIGN_OR_RETURN(int64_t want, store_->CurrentRevision());
+  RETURN_IF_ERROR(caches_->WaitFor(want, std::chrono::seconds(3)));
+  CachedPtr o = cache->Get(def.Key(ns, name));
+  if (o == nullptr) return api::NewNotFound(def.GR(), name);
+  return std::shared_ptr<const std::string>(o, &o->json);
+}
+
 Result<ListOutcome> RegistryStore::List(const ResourceDef& def, const ListOptions& opts) {
   ResourceCache* cache = caches_->For(&def);
   if (cache == nullptr) return Status::Internal("no cache for " + def.resource);
   WatchFilter filter{def.namespaced ? opts.ns : "", opts.labels, opts.fields};
   bool convert = def.from_storage && StorageDef(def) != &def;
-  auto encode = [&](const std::string& json) -> std::string {
+  auto encode = [&](const CachedPtr& o) -> std::shared_ptr<const std::string> {
+    std::shared_ptr<const std::string> json(o, &o->json);  // shares the cache entry
     if (!convert) return json;
-    auto v = json::Parse(json);
+    auto v = json::Parse(*json);
     if (!v.ok()) return json;
     def.from_storage(v->get_object());
-    return bj::serialize(*v);
+    return std::make_shared<const std::string>(bj::serialize(*v));
   };
   ListOutcome out;
   // Consistent reads: the cache must hold everything committed before now.
@@ -209,7 +224,7 @@ Result<ListOutcome> RegistryStore::List(const ResourceDef& def, const ListOption
       for (const auto& kv : page->kvs) {
         CachedPtr o = cache->MakeObject(kv.key, kv.value, kv.mod_revision);
         if (o == nullptr || !filter.Matches(*o)) continue;
-        out.items.push_back(encode(o->json));
+        out.items.push_back(encode(o));
         if (opts.limit > 0 && static_cast<int64_t>(out.items.size()) >= opts.limit) {
           // More may follow: hand back where to resume.
           if (page->more || &kv != &page->kvs.back()) {
@@ -227,7 +242,7 @@ Result<ListOutcome> RegistryStore::List(const ResourceDef& def, const ListOption
   }
   auto objs = cache->List(filter, &out.rv);
   out.items.reserve(objs.size());
-  for (const auto& o : objs) out.items.push_back(encode(o->json));
+  for (const auto& o : objs) out.items.push_back(encode(o));
   return out;
 }
 
@@ -239,12 +254,18 @@ Status RegistryStore::Validate(const ResourceDef& def, const bj::object& obj, co
   return Status::OK();
 }
 
-Result<WriteResult> RegistryStore::Finish(const ResourceDef& def, const std::string& json, int64_t rev, bool created) {
-  std::string with_rv = rev > 0 ? api::WithResourceVersion(json, rev) : json;
-  ASSIGN_OR_RETURN(bj::value v, json::Parse(with_rv));
+Result<WriteResult> RegistryStore::Finish(const ResourceDef& def, bj::object obj, const std::string& stored,
+                                          int64_t rev, bool created) {
   WriteResult r;
-  r.obj = std::move(v.get_object());
-  FromStorage(def, r.obj);
+  bj::object& meta = api::Meta(obj);
+  if (rev > 0) {
+    meta["resourceVersion"] = std::to_string(rev);
+  } else {
+    meta.erase("resourceVersion");
+  }
+  bool same_version = !(def.to_storage && StorageDef(def) != &def);
+  r.json = same_version ? (rev > 0 ? api::WithResourceVersion(stored, rev) : stored) : api::SerializeObject(obj);
+  r.obj = std::move(obj);
   r.created = created;
   return r;
 }
@@ -330,8 +351,8 @@ void RegistryStore::UpdateManagedFields(const ResourceDef& def, bj::object& obj,
   meta["managedFields"] = std::move(entries);
 }
 
-Result<WriteResult> RegistryStore::Create(const ResourceDef& def, const std::string& ns, bj::object obj,
-                                          const WriteOptions& opts, const UserInfo& user) {
+Status RegistryStore::PrepareCreate(const ResourceDef& def, const std::string& ns, bj::object& obj,
+                                    const WriteOptions& opts, const UserInfo& user) {
   bj::object& meta = api::Meta(obj);
   if (def.namespaced) {
     std::string_view body_ns = api::StrAt(obj, {"metadata", "namespace"});
@@ -363,21 +384,40 @@ Result<WriteResult> RegistryStore::Create(const ResourceDef& def, const std::str
   m["creationTimestamp"] = api::FormatTime(clock_->Now());
   if (def.track_generation) m["generation"] = 1;
   UpdateManagedFields(def, obj, nullptr, opts, "Update");
+  return Status::OK();
+}
+
+Result<WriteResult> RegistryStore::Create(const ResourceDef& def, const std::string& ns, bj::object obj,
+                                          const WriteOptions& opts, const UserInfo& user) {
+  RETURN_IF_ERROR(PrepareCreate(def, ns, obj, opts, user));
   std::string json = Encode(def, obj);
-  if (opts.dry_run) return Finish(def, json, 0, true);
+  if (opts.dry_run) return Finish(def, std::move(obj), json, 0, true);
   std::string name(api::Name(obj));
   auto kv = store_->Create(def.Key(ns, name), json);
   if (!kv.ok()) {
-    if (kv.status().IsAlreadyExists()) {
-      if (!generate.empty() && api::StrAt(obj, {"metadata", "name"}) != generate) {
-        // Upstream retries generated names; one collision in 27^5 is rare enough to report.
-        return api::NewAlreadyExists(def.GR(), name);
-      }
-      return api::NewAlreadyExists(def.GR(), name);
-    }
+    if (kv.status().IsAlreadyExists()) return api::NewAlreadyExists(def.GR(), name);
     return std::move(kv).TakeStatus();
   }
-  return Finish(def, json, kv->mod_revision, true);
+  return Finish(def, std::move(obj), json, kv->mod_revision, true);
+}
+
+void RegistryStore::CreateAsync(const ResourceDef& def, const std::string& ns, bj::object obj,
+                                const WriteOptions& opts, const UserInfo& user,
+                                std::function<void(Result<WriteResult>)> done) {
+  Status st = PrepareCreate(def, ns, obj, opts, user);
+  if (!st.ok()) return done(std::move(st));
+  auto json = std::make_shared<std::string>(Encode(def, obj));
+  if (opts.dry_run) return done(Finish(def, std::move(obj), *json, 0, true));
+  std::string name(api::Name(obj));
+  std::string key = def.Key(ns, name);
+  auto held = std::make_shared<bj::object>(std::move(obj));
+  store_->CreateAsync(key, *json, [this, &def, name, json, held, done = std::move(done)](Result<storage::KeyValue> kv) {
+    if (!kv.ok()) {
+      if (kv.status().IsAlreadyExists()) return done(api::NewAlreadyExists(def.GR(), name));
+      return done(std::move(kv).TakeStatus());
+    }
+    done(Finish(def, std::move(*held), *json, kv->mod_revision, true));
+  });
 }
 
 Result<WriteResult> RegistryStore::UpdateLoop(
@@ -464,16 +504,16 @@ Result<WriteResult> RegistryStore::UpdateLoop(
                  !(def.hooks.pending_finalizers && def.hooks.pending_finalizers(obj));
     }
     std::string json = Encode(def, obj);
-    if (opts.dry_run) return Finish(def, json, cur->rev, false);
+    if (opts.dry_run) return Finish(def, std::move(obj), json, cur->rev, false);
     if (finalize) {
       auto d = store_->Delete(key, cur->rev);
-      if (d.ok()) return Finish(def, json, d->revision, false);
+      if (d.ok()) return Finish(def, std::move(obj), json, d->revision, false);
       if (d.status().IsConflict()) continue;
       if (d.status().IsNotFound()) return api::NewNotFound(def.GR(), name);
       return std::move(d).TakeStatus();
     }
     auto kv = store_->Update(key, json, cur->rev);
-    if (kv.ok()) return Finish(def, json, kv->mod_revision, false);
+    if (kv.ok()) return Finish(def, std::move(obj), json, kv->mod_revision, false);
     if (kv.status().IsConflict()) {
       if (conditional) return api::NewConflict(def.GR(), name, ConflictReason());
       continue;
@@ -609,7 +649,7 @@ Result<bj::object> RegistryStore::Delete(const ResourceDef& def, const std::stri
       }
       std::string json = Encode(def, obj);
       if (opts.dry_run) {
-        auto r = Finish(def, json, cur->rev, false);
+        auto r = Finish(def, obj, json, cur->rev, false);
         if (!r.ok()) return std::move(r).TakeStatus();
         return std::move(r->obj);
       }
@@ -619,7 +659,7 @@ Result<bj::object> RegistryStore::Delete(const ResourceDef& def, const std::stri
         if (kv.status().IsNotFound()) return api::NewNotFound(def.GR(), name);
         return std::move(kv).TakeStatus();
       }
-      auto r = Finish(def, json, kv->mod_revision, false);
+      auto r = Finish(def, obj, json, kv->mod_revision, false);
       if (!r.ok()) return std::move(r).TakeStatus();
       return std::move(r->obj);
     }

@@ -37,7 +37,8 @@ struct WriteOptions {
 };
 
 struct WriteResult {
-  bj::object obj;   // in the request's version, with resourceVersion
+  bj::object obj;    // in the request's version, with resourceVersion
+  std::string json;  // the same, encoded (empty when not computed)
   bool created = false;
 };
 
@@ -52,7 +53,7 @@ struct ListOptions {
 };
 
 struct ListOutcome {
-  std::vector<std::string> items;  // JSON objects in the request's version
+  std::vector<std::shared_ptr<const std::string>> items;  // JSON objects in the request's version
   int64_t rv = 0;
   std::string continue_token;
   std::optional<int64_t> remaining;
@@ -88,9 +89,18 @@ class RegistryStore {
   void SetAdmission(Admission* admission) { admission_ = admission; }
 
   Result<bj::object> Get(const ResourceDef& def, const std::string& ns, const std::string& name);
+  // The object's JSON from the watch cache after it caught up with storage
+  // (a consistent read without parsing), in `def`'s version.
+  Result<std::shared_ptr<const std::string>> GetJson(const ResourceDef& def, const std::string& ns,
+                                                     const std::string& name);
   Result<ListOutcome> List(const ResourceDef& def, const ListOptions& opts);
   Result<WriteResult> Create(const ResourceDef& def, const std::string& ns, bj::object obj, const WriteOptions& opts,
                              const UserInfo& user);
+  // Create without blocking when storage allows it: `done` runs when the
+  // write is durable (on a storage thread), or at once on an early error.
+  void CreateAsync(const ResourceDef& def, const std::string& ns, bj::object obj, const WriteOptions& opts,
+                   const UserInfo& user, std::function<void(Result<WriteResult>)> done);
+  bool async_writes() const { return store_->SupportsAsyncWrites(); }
   Result<WriteResult> Update(const ResourceDef& def, const std::string& ns, const std::string& name, bj::object obj,
                              const WriteOptions& opts, const UserInfo& user);
   // Applies `patch` (already parsed) to the current object and updates it,
@@ -116,12 +126,18 @@ class RegistryStore {
     int64_t rev = 0;
   };
   Result<Current> Load(const ResourceDef& def, const std::string& key);
+  // Everything a create does before the write: the object to store.
+  Status PrepareCreate(const ResourceDef& def, const std::string& ns, bj::object& obj, const WriteOptions& opts,
+                       const UserInfo& user);
   Result<WriteResult> UpdateLoop(const ResourceDef& def, const std::string& ns, const std::string& name,
                                  const std::function<Result<bj::object>(const bj::object& current)>& mutate,
                                  bool conditional_on_body_rv, const WriteOptions& opts, const UserInfo& user,
                                  bool create_if_missing);
   Status Validate(const ResourceDef& def, const bj::object& obj, const bj::object* old);
-  Result<WriteResult> Finish(const ResourceDef& def, const std::string& json, int64_t rev, bool created);
+  // The answer to a write: `obj` (in def's version) at revision `rev`;
+  // `stored` is its storage encoding, reused when the versions agree.
+  Result<WriteResult> Finish(const ResourceDef& def, bj::object obj, const std::string& stored, int64_t rev,
+                             bool created);
   std::string Encode(const ResourceDef& def, bj::object obj) const;
   void UpdateManagedFields(const ResourceDef& def, bj::object& obj, const bj::object* old, const WriteOptions& opts,
                            std::string_view operation);

@@ -60,6 +60,8 @@ struct EmbeddedStore::Op {
     }
   }
   void MarkDone() { done.store(true, std::memory_order_release); }
+  // Set for asynchronous writes: called instead of waking a waiting writer.
+  std::function<void(Op&)> callback;
 };
 
 struct EmbeddedStore::SnapshotJob {
@@ -322,8 +324,37 @@ Status EmbeddedStore::Submit(const std::shared_ptr<Op>& op) {
     wake = queue_.size() == 1 || queue_.size() >= wake_at_;
   }
   if (wake) queue_cv_.notify_one();
-  op->Wait(done_);
+  if (!op->callback) op->Wait(done_);
   return Status::OK();
+}
+
+void EmbeddedStore::CreateAsync(std::string_view key, std::string_view value,
+                                std::function<void(Result<KeyValue>)> done) {
+  Status st = ValidateWrite(key, value);
+  if (!st.ok()) return done(std::move(st));
+  auto op = std::make_shared<Op>();
+  op->kind = Op::kCreate;
+  op->key.assign(key);
+  op->value.assign(value);
+  op->callback = [done = std::move(done)](Op& o) {
+    if (!o.status.ok()) return done(std::move(o.status));
+    done(std::move(o.result));
+  };
+  st = Submit(op);
+  if (!st.ok()) {
+    op->status = std::move(st);
+    op->callback(*op);
+  }
+}
+
+void EmbeddedStore::CompleteBatch(std::vector<std::shared_ptr<Op>>& batch) {
+  for (auto& op : batch) {
+    if (op->kind != Op::kSnapshot) op->MarkDone();
+  }
+  done_.NotifyAll();
+  for (auto& op : batch) {
+    if (op->kind != Op::kSnapshot && op->callback) op->callback(*op);
+  }
 }
 
 void EmbeddedStore::Finish(const std::shared_ptr<Op>& op) {
@@ -438,11 +469,8 @@ void EmbeddedStore::CommitLoop() {
 void EmbeddedStore::ProcessBatch(std::vector<std::shared_ptr<Op>>& batch) {
   MvccIndex& index = shared_->index;  // only this thread mutates it: reads need no lock
   if (!failed_.ok()) {
-    for (auto& op : batch) {
-      op->status = failed_;
-      op->MarkDone();
-    }
-    done_.NotifyAll();
+    for (auto& op : batch) op->status = failed_;
+    CompleteBatch(batch);
     return;
   }
   std::string& frame = frame_;
@@ -537,11 +565,8 @@ void EmbeddedStore::ProcessBatch(std::vector<std::shared_ptr<Op>>& batch) {
       failed_ = Status::IOError("storage: the write-ahead log failed; writes are refused until restart: " +
                                 st.message());
       logger_.Error("write-ahead log failed", {{"err", st}});
-      for (auto& op : batch) {
-        op->status = failed_;
-        op->MarkDone();
-      }
-      done_.NotifyAll();
+      for (auto& op : batch) op->status = failed_;
+      CompleteBatch(batch);
       return;
     }
   }
@@ -551,10 +576,7 @@ void EmbeddedStore::ProcessBatch(std::vector<std::shared_ptr<Op>>& batch) {
     if (compact_to > 0) index.Compact(compact_to);
   }
   if (!events.empty()) shared_->notifier.NotifyAll();
-  for (auto& op : batch) {
-    if (op->kind != Op::kSnapshot) op->MarkDone();
-  }
-  done_.NotifyAll();
+  CompleteBatch(batch);
   for (auto& w : snapshot_waiters) StartSnapshot(w);
 }
 

@@ -75,6 +75,9 @@ class EmbeddedStore : public Store {
                           KeyValue* current = nullptr) override;
   Result<DeleteResult> Delete(std::string_view key, int64_t expected_mod_revision,
                               KeyValue* current = nullptr) override;
+  bool SupportsAsyncWrites() const override { return true; }
+  // `done` runs on the committer thread.
+  void CreateAsync(std::string_view key, std::string_view value, std::function<void(Result<KeyValue>)> done) override;
   Result<std::unique_ptr<Watcher>> Watch(const WatchOptions& options) override;
   Status Compact(int64_t revision) override;
   Result<int64_t> CurrentRevision() override;
@@ -107,6 +110,7 @@ class EmbeddedStore : public Store {
   Result<int64_t> ResolveReadRevision(int64_t revision) const;  // REQUIRES: shared lock
   void CommitLoop();
   void ProcessBatch(std::vector<std::shared_ptr<Op>>& batch);
+  void CompleteBatch(std::vector<std::shared_ptr<Op>>& batch);
   void StartSnapshot(std::shared_ptr<Op> waiter);
   void BackgroundLoop();
 
