@@ -1,5 +1,6 @@
 #include "apiserver/apiserver.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include "api/object.h"
@@ -75,6 +76,7 @@ Status ApiServer::Init() {
   RETURN_IF_ERROR(WriteFileAtomic(kubeconfig_path_, AdminKubeconfig(url(), pki_), 0600));
   RETURN_IF_ERROR(Bootstrap());
   timer_ = std::thread([this] { TimerLoop(); });
+  pthread_setname_np(timer_.native_handle(), "api-timer");
   Log().Info("API server ready", {{"url", url()}, {"kubeconfig", kubeconfig_path_}});
   return Status::OK();
 }

@@ -1,8 +1,10 @@
 #include "apiserver/registry/cache.h"
 
+#include <pthread.h>
 #include <algorithm>
 
 #include "api/object.h"
+#include "common/crc32c.h"
 #include "common/json.h"
 #include "common/log.h"
 
@@ -52,24 +54,42 @@ bool WatchFilter::Matches(const CachedObject& o) const {
   return true;
 }
 
-CachedPtr ResourceCache::MakeObject(const std::string& key, const std::string& value, int64_t rv) const {
-  auto parsed = json::Parse(value);
-  if (!parsed.ok() || !parsed->is_object()) return nullptr;
-  const bj::object& o = parsed->get_object();
-  auto c = std::make_shared<CachedObject>();
-  c->key = key;
+void ResourceCache::Extract(const bj::object& o, CachedObject* c) const {
   c->ns = std::string(api::Namespace(o));
   c->name = std::string(api::Name(o));
-  c->rv = rv;
-  c->json = api::WithResourceVersion(value, rv);
-  c->labels = api::ObjectLabels(*parsed);
+  c->labels.clear();
+  if (const bj::object* labels = api::ObjAt(o, {"metadata", "labels"})) {
+    for (const auto& [k, v] : *labels) {
+      if (v.is_string()) c->labels.emplace(std::string(k), std::string(v.get_string()));
+    }
+  }
+  c->fields.clear();
   if (def_->hooks.fields) {
     for (const auto& f : def_->hooks.field_names) {
       auto v = def_->hooks.fields(o, f);
       if (v) c->fields.emplace_back(f, std::move(*v));
     }
   }
+}
+
+CachedPtr ResourceCache::MakeObject(const std::string& key, const std::string& value, int64_t rv) const {
+  auto parsed = json::Parse(value);
+  if (!parsed.ok() || !parsed->is_object()) return nullptr;
+  auto c = std::make_shared<CachedObject>();
+  c->key = key;
+  c->rv = rv;
+  c->json = api::WithResourceVersion(value, rv);
+  Extract(parsed->get_object(), c.get());
   return c;
+}
+
+void ResourceCache::Prime(const std::string& key, const std::string& value, const bj::object& obj) {
+  auto attrs = std::make_shared<CachedObject>();
+  Extract(obj, attrs.get());
+  std::lock_guard<std::mutex> l(primed_mu_);
+  // Entries of writes that failed are never consumed: keep the map bounded.
+  if (primed_.size() > 65536) primed_.clear();
+  primed_[key] = Primed{Crc32c(value), value.size(), std::move(attrs)};
 }
 
 std::vector<CachedPtr> ResourceCache::List(const WatchFilter& filter, int64_t* rv) const {
@@ -177,7 +197,22 @@ void ResourceCache::Apply(const storage::Event& ev) {
   out->rv = rev;
   out->prev = prev;
   if (ev.type == storage::EventType::kPut) {
-    CachedPtr obj = MakeObject(ev.kv->key, ev.kv->value, rev);
+    CachedPtr obj;
+    {
+      std::lock_guard<std::mutex> pl(primed_mu_);
+      auto it = primed_.find(ev.kv->key);
+      if (it != primed_.end()) {
+        if (it->second.size == ev.kv->value.size() && it->second.crc == Crc32c(ev.kv->value)) {
+          auto c = std::move(it->second.attrs);
+          c->key = ev.kv->key;
+          c->rv = rev;
+          c->json = api::WithResourceVersion(ev.kv->value, rev);
+          obj = std::move(c);
+        }
+        primed_.erase(it);
+      }
+    }
+    if (obj == nullptr) obj = MakeObject(ev.kv->key, ev.kv->value, rev);
     if (obj == nullptr) {
       Log().Error("skipping an object that does not parse", {{"key", ev.kv->key}});
       rv_ = rev;
@@ -309,6 +344,7 @@ Status WatchCacheSet::Relist() {
 Status WatchCacheSet::Start() {
   RETURN_IF_ERROR(Relist());
   thread_ = std::thread([this] { Loop(); });
+  pthread_setname_np(thread_.native_handle(), "watch-cache");
   return Status::OK();
 }
 

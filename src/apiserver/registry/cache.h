@@ -95,6 +95,9 @@ class ResourceCache {
 
   // Builds a cache entry from a stored value. Null if it does not parse.
   CachedPtr MakeObject(const std::string& key, const std::string& value, int64_t rv) const;
+  // The writer of `value` at `key` already has it parsed: it hands over what
+  // the cache would extract, so the event that follows needs no parse.
+  void Prime(const std::string& key, const std::string& value, const bj::object& obj);
 
  private:
   struct Watcher {
@@ -111,6 +114,14 @@ class ResourceCache {
   int64_t rv_ = 0;                            // GUARDED_BY(mu_)
   int64_t oldest_ = 0;                        // GUARDED_BY(mu_): events after this rv are all in the ring
   std::map<uint64_t, Watcher> watchers_;      // GUARDED_BY(mu_)
+  struct Primed {
+    uint32_t crc;
+    size_t size;
+    std::shared_ptr<CachedObject> attrs;  // ns, name, labels, fields filled
+  };
+  std::mutex primed_mu_;
+  std::map<std::string, Primed> primed_;  // GUARDED_BY(primed_mu_)
+  void Extract(const bj::object& o, CachedObject* c) const;
   uint64_t next_id_ = 1;                      // GUARDED_BY(mu_)
 };
 

@@ -122,6 +122,13 @@ void RegistryStore::FromStorage(const ResourceDef& def, bj::object& obj) const {
   if (def.from_storage && StorageDef(def) != &def) def.from_storage(obj);
 }
 
+void RegistryStore::Prime(const ResourceDef& def, const std::string& key, const std::string& json,
+                          const bj::object& obj) {
+  // The cache extracts from the storage version; skip when `obj` is another.
+  if (def.to_storage && StorageDef(def) != &def) return;
+  if (ResourceCache* c = caches_ != nullptr ? caches_->For(&def) : nullptr) c->Prime(key, json, obj);
+}
+
 std::string RegistryStore::Encode(const ResourceDef& def, bj::object obj) const {
   if (def.to_storage && StorageDef(def) != &def) def.to_storage(obj);
   if (auto* m = obj.if_contains("metadata"); m != nullptr && m->is_object()) m->get_object().erase("resourceVersion");
@@ -393,6 +400,7 @@ Result<WriteResult> RegistryStore::Create(const ResourceDef& def, const std::str
   std::string json = Encode(def, obj);
   if (opts.dry_run) return Finish(def, std::move(obj), json, 0, true);
   std::string name(api::Name(obj));
+  Prime(def, def.Key(ns, name), json, obj);
   auto kv = store_->Create(def.Key(ns, name), json);
   if (!kv.ok()) {
     if (kv.status().IsAlreadyExists()) return api::NewAlreadyExists(def.GR(), name);
@@ -410,6 +418,7 @@ void RegistryStore::CreateAsync(const ResourceDef& def, const std::string& ns, b
   if (opts.dry_run) return done(Finish(def, std::move(obj), *json, 0, true));
   std::string name(api::Name(obj));
   std::string key = def.Key(ns, name);
+  Prime(def, key, *json, obj);
   auto held = std::make_shared<bj::object>(std::move(obj));
   store_->CreateAsync(key, *json, [this, &def, name, json, held, done = std::move(done)](Result<storage::KeyValue> kv) {
     if (!kv.ok()) {
@@ -512,6 +521,7 @@ Result<WriteResult> RegistryStore::UpdateLoop(
       if (d.status().IsNotFound()) return api::NewNotFound(def.GR(), name);
       return std::move(d).TakeStatus();
     }
+    Prime(def, key, json, obj);
     auto kv = store_->Update(key, json, cur->rev);
     if (kv.ok()) return Finish(def, std::move(obj), json, kv->mod_revision, false);
     if (kv.status().IsConflict()) {

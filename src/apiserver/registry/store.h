@@ -139,6 +139,8 @@ class RegistryStore {
   Result<WriteResult> Finish(const ResourceDef& def, bj::object obj, const std::string& stored, int64_t rev,
                              bool created);
   std::string Encode(const ResourceDef& def, bj::object obj) const;
+  // Tells the watch cache about a write it will see (saves it a parse).
+  void Prime(const ResourceDef& def, const std::string& key, const std::string& json, const bj::object& obj);
   void UpdateManagedFields(const ResourceDef& def, bj::object& obj, const bj::object* old, const WriteOptions& opts,
                            std::string_view operation);
 

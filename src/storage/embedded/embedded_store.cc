@@ -1,5 +1,6 @@
 #include "storage/embedded/embedded_store.h"
 
+#include <pthread.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -147,7 +148,9 @@ Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(const EmbeddedOptions
   }
   RETURN_IF_ERROR(store->Recover());
   store->committer_ = std::thread([s = store.get()] { s->CommitLoop(); });
+  pthread_setname_np(store->committer_.native_handle(), "store-commit");
   store->background_ = std::thread([s = store.get()] { s->BackgroundLoop(); });
+  pthread_setname_np(store->background_.native_handle(), "store-maint");
   return store;
 }
 

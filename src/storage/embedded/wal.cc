@@ -1,5 +1,6 @@
 #include "storage/embedded/wal.h"
 
+#include <pthread.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -213,6 +214,7 @@ uint64_t WalWriter::seq() const {
 
 void WalWriter::StartZeroer() {
   zeroer_ = std::thread([this] { ZeroLoop(); });
+  pthread_setname_np(zeroer_.native_handle(), "wal-zero");
 }
 
 void WalWriter::ZeroLoop() {
