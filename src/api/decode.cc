@@ -181,6 +181,13 @@ struct Walker {
         continue;
       }
       RETURN_IF_ERROR(Value(v, f->type, member_path, Join(go_path, k), type->name));
+      // Go's encoder drops an empty slice or map behind `omitempty`; only required lists
+      // (upstream has no omitempty there) and those marked `zero` keep `[]` and `{}`.
+      if (!f->required && !f->keep_zero &&
+          ((f->type.kind == Kind::kArray && v.get_array().empty()) ||
+           (f->type.kind == Kind::kMap && v.get_object().empty()))) {
+        drop.emplace_back(k);
+      }
     }
     for (const auto& k : drop) o.erase(k);
     return Status::OK();

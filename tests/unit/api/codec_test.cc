@@ -160,6 +160,10 @@ TEST(DecodeTest, UnknownFieldsAndTypeErrors) {
   issues = {};
   ASSERT_TRUE(NormalizeObject(vol, PodType(), &issues).ok());
   EXPECT_TRUE(issues.unknown_fields.empty()) << issues.unknown_fields[0];
+  // Empty omitempty maps and lists vanish as they do through Go's encoder; required lists stay.
+  auto empty = J(R"({"metadata":{"name":"p","annotations":{},"finalizers":[]},"spec":{"containers":[],"volumes":[]}})");
+  ASSERT_TRUE(NormalizeObject(empty, PodType(), &issues).ok());
+  EXPECT_EQ(empty, J(R"({"metadata":{"name":"p"},"spec":{"containers":[]}})")) << bj::serialize(empty);
 }
 
 TEST(ErrorsTest, InvalidCarriesCausesAndMessage) {
