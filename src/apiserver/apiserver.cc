@@ -75,6 +75,7 @@ Status ApiServer::Init() {
   kubeconfig_path_ = JoinPath(options_.data_dir, "kubeconfig");
   RETURN_IF_ERROR(WriteFileAtomic(kubeconfig_path_, AdminKubeconfig(url(), pki_), 0600));
   RETURN_IF_ERROR(Bootstrap());
+  bootstrapped_.store(true);
   timer_ = std::thread([this] { TimerLoop(); });
   pthread_setname_np(timer_.native_handle(), "api-timer");
   Log().Info("API server ready", {{"url", url()}, {"kubeconfig", kubeconfig_path_}});

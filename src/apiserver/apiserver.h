@@ -76,6 +76,8 @@ class ApiServer {
   std::unique_ptr<http::Server> http_;
   std::thread timer_;
   std::atomic<bool> stopping_{false};
+  // Set once the bootstrap objects exist; /readyz fails until then.
+  std::atomic<bool> bootstrapped_{false};
 };
 
 }  // namespace kubepp::apiserver

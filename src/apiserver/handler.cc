@@ -213,7 +213,15 @@ void Handler::Handle(const std::shared_ptr<http::Exchange>& ex) {
   const http::Request& req = ex->request();
   const std::string& path = req.path;
   Log().V(4, "request", {{"verb", req.method}, {"uri", req.target}, {"remote", req.remote}});
-  if (IsHealthPath(path)) return Respond(ex, 200, "ok", "text/plain; charset=utf-8");
+  if (IsHealthPath(path)) {
+    // Like upstream's post-start hooks: not ready (nor healthy) until the
+    // bootstrap namespaces and the kubernetes service exist. Live meanwhile.
+    if (path.rfind("/livez", 0) != 0 && !server_->bootstrapped_.load()) {
+      return Respond(ex, 500, "[-]poststarthook/bootstrap-controller failed: not finished\nreadyz check failed\n",
+                     "text/plain; charset=utf-8");
+    }
+    return Respond(ex, 200, "ok", "text/plain; charset=utf-8");
+  }
   if (path == "/version" || path == "/version/") return Respond(ex, 200, VersionJson());
   std::optional<UserInfo> user = server_->authn_.Authenticate(req);
   if (!user) {

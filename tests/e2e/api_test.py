@@ -171,6 +171,7 @@ class BadInputTest(unittest.TestCase):
             st, first = s.json("POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "e0"}})
             for i in range(1, 10):
                 s.json("POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "e%d" % i}})
+            self.assertEqual(st, 201, first)
             rv = first["metadata"]["resourceVersion"]
             st, data, _ = s.request("GET", "/api/v1/namespaces/default/configmaps?watch=True&resourceVersion=" + rv)
             self.assertEqual(st, 200)
@@ -218,7 +219,16 @@ class Kill9Test(unittest.TestCase):
             ts = [threading.Thread(target=writer, args=(t,)) for t in range(8)]
             for t in ts:
                 t.start()
-            time.sleep(1.5)
+            # Kill while every writer is mid-stream: wait (bounded) until each
+            # has had an update acknowledged, so slow machines test the same thing.
+            deadline = time.time() + 20
+            time.sleep(1.0)
+            while time.time() < deadline:
+                with lock:
+                    if len(acked_updates) == 8 and len(acked_creates) > 50:
+                        break
+                time.sleep(0.1)
+            time.sleep(0.3)
             s.kill9()
             stop.set()
             for t in ts:

@@ -33,6 +33,7 @@ class Server:
         self.extra_args = list(extra_args)
         self.port = free_port()
         self.proc = None
+        self.log = None
         self.start()
 
     def start(self):
@@ -60,6 +61,7 @@ class Server:
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
+        self.log.close()
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -69,6 +71,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.log and not self.log.closed:
+            self.log.close()
 
     def close(self):
         self.stop()
