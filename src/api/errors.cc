@@ -140,7 +140,9 @@ Status NewConflict(const GroupResource& gr, std::string_view name, std::string_v
 Status NewInvalid(std::string_view group, std::string_view kind, std::string_view name, const FieldErrors& errs) {
   std::vector<StatusCause> causes;
   for (const auto& e : errs) causes.push_back({std::string(e.Reason()), e.Message(), e.field});
-  std::string msg = std::string(kind) + " \"" + std::string(name) + "\" is invalid: ";
+  // Upstream names the kind qualified by its group: Deployment.apps "web".
+  std::string qualified = group.empty() ? std::string(kind) : std::string(kind) + "." + std::string(group);
+  std::string msg = qualified + " \"" + std::string(name) + "\" is invalid: ";
   if (errs.size() == 1) {
     msg += errs[0].Error();
   } else {

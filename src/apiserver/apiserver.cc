@@ -6,6 +6,7 @@
 #include "api/object.h"
 #include "apiserver/handler.h"
 #include "common/file.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "storage/open.h"
 
@@ -56,6 +57,12 @@ Status ApiServer::Init() {
   if (hostname[0] != '\0') dns.emplace_back(hostname);
   ASSIGN_OR_RETURN(pki_, EnsurePki(options_.data_dir, ips, dns));
   ASSIGN_OR_RETURN(authn_, Authenticator::Load(options_.token_auth_file));
+  ASSIGN_OR_RETURN(auto sat, ServiceAccountTokens::Load(options_.data_dir, options_.service_account_issuer));
+  sa_tokens_ = std::make_unique<ServiceAccountTokens>(std::move(sat));
+  api_audiences_ = options_.api_audiences.empty() ? std::vector<std::string>{options_.service_account_issuer}
+                                                  : options_.api_audiences;
+  authn_.EnableServiceAccountTokens(
+      sa_tokens_.get(), api_audiences_, [this](const TokenClaims& c) { return TokenStillValid(c); }, options_.clock);
 
   openapi_ = std::make_unique<OpenApi>(registry_);
   handler_ = std::make_unique<Handler>(this);
@@ -130,6 +137,36 @@ Status ApiServer::Bootstrap() {
     if (!c.ok() && !c.status().IsAlreadyExists()) return c.status().WithContext("bootstrap kubernetes endpoints");
   }
   return Status::OK();
+}
+
+bool ApiServer::TokenStillValid(const TokenClaims& c) {
+  // The uid of an object as the watch cache has it ("" when absent); a
+  // miss waits for the cache to reach the store's current revision.
+  auto uid_of = [this](const char* resource, const std::string& ns, const std::string& name) -> std::string {
+    const ResourceDef* def = registry_.Find("", "v1", resource);
+    if (def == nullptr) return {};
+    ResourceCache* cache = caches_->For(def);
+    CachedPtr o = cache->Get(def->Key(ns, name));
+    if (o == nullptr) {
+      if (auto rev = store_->CurrentRevision(); rev.ok()) (void)caches_->WaitFor(*rev, std::chrono::seconds(1));
+      o = cache->Get(def->Key(ns, name));
+    }
+    if (o == nullptr) return {};
+    auto v = json::Parse(o->json);
+    if (!v.ok() || !v->is_object()) return {};
+    if (!api::StrAt(v->get_object(), {"metadata", "deletionTimestamp"}).empty() && std::string_view(resource) == "pods") {
+      return {};  // a pod on its way out no longer vouches for its tokens
+    }
+    return std::string(api::StrAt(v->get_object(), {"metadata", "uid"}));
+  };
+  std::string sa_uid = uid_of("serviceaccounts", c.ns, c.sa_name);
+  if (sa_uid.empty() || (!c.sa_uid.empty() && sa_uid != c.sa_uid)) return false;
+  if (c.bound_kind == "Pod" || c.bound_kind == "Secret" || c.bound_kind == "Node") {
+    const char* res = c.bound_kind == "Pod" ? "pods" : c.bound_kind == "Secret" ? "secrets" : "nodes";
+    std::string uid = uid_of(res, c.bound_kind == "Node" ? "" : c.ns, c.bound_name);
+    if (uid.empty() || (!c.bound_uid.empty() && uid != c.bound_uid)) return false;
+  }
+  return true;
 }
 
 void ApiServer::TimerLoop() {

@@ -21,6 +21,7 @@
 #include "apiserver/registry/resource.h"
 #include "apiserver/registry/store.h"
 #include "apiserver/request.h"
+#include "apiserver/sa_token.h"
 #include "common/clock.h"
 #include "storage/store.h"
 
@@ -37,6 +38,10 @@ struct ApiServerOptions {
   int workers = 32;
   int io_threads = 2;
   size_t watch_cache_size = 10000;  // events per resource kept for resuming watches
+  // Service account tokens: the issuer (iss) and the audiences the server
+  // accepts; TokenRequest defaults to these audiences.
+  std::string service_account_issuer = std::string(ServiceAccountTokens::kDefaultIssuer);
+  std::vector<std::string> api_audiences;  // empty: the issuer
 };
 
 class ApiServer {
@@ -59,6 +64,8 @@ class ApiServer {
   Status Init();
   Status Bootstrap();
   void TimerLoop();
+  // Whether the objects a service account token names still exist.
+  bool TokenStillValid(const TokenClaims& c);
 
   ApiServerOptions options_;
   std::unique_ptr<storage::Store> store_;
@@ -69,6 +76,8 @@ class ApiServer {
   std::unique_ptr<Discovery> discovery_;
   std::unique_ptr<OpenApi> openapi_;
   Authenticator authn_;
+  std::unique_ptr<ServiceAccountTokens> sa_tokens_;
+  std::vector<std::string> api_audiences_;
   AllowAuthenticated authz_;
   ClusterPki pki_;
   std::string kubeconfig_path_;

@@ -1,5 +1,7 @@
 #include "apiserver/auth.h"
 
+#include <algorithm>
+
 #include "common/file.h"
 
 namespace kubepp::apiserver {
@@ -62,14 +64,7 @@ Result<Authenticator> Authenticator::Load(const std::string& token_file) {
 }
 
 std::optional<UserInfo> Authenticator::Authenticate(const http::Request& req) const {
-  std::string_view authz = req.Header("authorization");
-  if (authz.size() > 7 && (authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ")) {
-    std::string_view token = authz.substr(7);
-    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-    auto it = tokens_.find(token);
-    if (it != tokens_.end()) return it->second;
-    return std::nullopt;
-  }
+  // Upstream's order: a verified client certificate wins over a token.
   if (req.peer) {
     UserInfo u;
     u.name = req.peer->common_name;
@@ -77,7 +72,88 @@ std::optional<UserInfo> Authenticator::Authenticate(const http::Request& req) co
     u.groups.push_back("system:authenticated");
     return u;
   }
+  std::string_view authz = req.Header("authorization");
+  if (authz.size() > 7 && (authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ")) {
+    std::string_view token = authz.substr(7);
+    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+    auto it = tokens_.find(token);
+    if (it != tokens_.end()) return it->second;
+    if (sa_tokens_ != nullptr && std::count(token.begin(), token.end(), '.') == 2) return AuthenticateJwt(token, audiences_, nullptr);
+  }
   return std::nullopt;
+}
+
+void Authenticator::EnableServiceAccountTokens(const ServiceAccountTokens* tokens, std::vector<std::string> audiences,
+                                               std::function<bool(const TokenClaims&)> still_valid, Clock* clock) {
+  sa_tokens_ = tokens;
+  audiences_ = std::move(audiences);
+  still_valid_ = std::move(still_valid);
+  clock_ = clock;
+}
+
+UserInfo Authenticator::ServiceAccountUser(const TokenClaims& c) {
+  UserInfo u;
+  u.name = c.Subject();
+  u.uid = c.sa_uid;
+  u.groups = {"system:serviceaccounts", "system:serviceaccounts:" + c.ns, "system:authenticated"};
+  return u;
+}
+
+std::optional<UserInfo> Authenticator::ReviewToken(std::string_view token, std::vector<std::string> audiences,
+                                                   std::vector<std::string>* matched) const {
+  if (audiences.empty()) audiences = audiences_;
+  matched->clear();
+  if (auto it = tokens_.find(token); it != tokens_.end()) {
+    // Static tokens know no audience: they are good for the API's own.
+    for (const auto& a : audiences) {
+      if (std::find(audiences_.begin(), audiences_.end(), a) != audiences_.end()) matched->push_back(a);
+    }
+    if (matched->empty()) return std::nullopt;
+    return it->second;
+  }
+  if (sa_tokens_ == nullptr || std::count(token.begin(), token.end(), '.') != 2) return std::nullopt;
+  return AuthenticateJwt(token, audiences, matched);
+}
+
+std::optional<UserInfo> Authenticator::AuthenticateJwt(std::string_view token, const std::vector<std::string>& audiences,
+                                                       std::vector<std::string>* matched) const {
+  constexpr auto kTtl = std::chrono::seconds(10);
+  constexpr size_t kMaxEntries = 4096;
+  // Only requests for the API's own audiences are cached.
+  bool cacheable = matched == nullptr;
+  auto now = clock_->Monotonic();
+  if (cacheable) {
+    std::lock_guard<std::mutex> l(jwt_cache_->mu);
+    auto it = jwt_cache_->entries.find(token);
+    if (it != jwt_cache_->entries.end() && it->second.first > now) return it->second.second;
+  }
+  int64_t unix_now = std::chrono::duration_cast<std::chrono::seconds>(clock_->Now().time_since_epoch()).count();
+  std::optional<UserInfo> user;
+  auto claims = sa_tokens_->Verify(token, audiences, unix_now);
+  if (claims.ok() && (!still_valid_ || still_valid_(*claims))) {
+    user = ServiceAccountUser(*claims);
+    if (matched != nullptr) {
+      for (const auto& a : claims->audiences) {
+        if (std::find(audiences.begin(), audiences.end(), a) != audiences.end()) matched->push_back(a);
+      }
+    }
+  }
+  if (!cacheable) return user;
+  auto until = now + kTtl;
+  if (claims.ok()) {
+    // Never cache past the token's own expiry.
+    auto left = std::chrono::seconds(std::max<int64_t>(0, claims->expires_at - unix_now));
+    if (left < kTtl) until = now + left;
+  }
+  std::lock_guard<std::mutex> l(jwt_cache_->mu);
+  if (jwt_cache_->entries.size() >= kMaxEntries) {
+    for (auto it = jwt_cache_->entries.begin(); it != jwt_cache_->entries.end();) {
+      it = it->second.first <= now ? jwt_cache_->entries.erase(it) : std::next(it);
+    }
+    if (jwt_cache_->entries.size() >= kMaxEntries) jwt_cache_->entries.clear();
+  }
+  jwt_cache_->entries[std::string(token)] = {until, user};
+  return user;
 }
 
 bool AllowAuthenticated::Authorize(const Attributes& attrs, std::string* reason) const {

@@ -243,6 +243,11 @@ void Handler::Handle(const std::shared_ptr<http::Exchange>& ex) {
     }
     return Respond(ex, 200, core ? disc.LegacyApi() : disc.LegacyApis());
   }
+  if (path == "/.well-known/openid-configuration") {
+    const std::string& iss = server_->sa_tokens_->issuer();
+    return Respond(ex, 200, server_->sa_tokens_->OpenIdConfiguration(iss + "/openid/v1/jwks"));
+  }
+  if (path == "/openid/v1/jwks") return Respond(ex, 200, server_->sa_tokens_->Jwks(), "application/jwk-set+json");
   if (path.rfind("/openapi/v3", 0) == 0) {
     if (path == "/openapi/v3" || path == "/openapi/v3/") return Respond(ex, 200, server_->openapi_->Root());
     std::string gv = path.substr(12);
@@ -315,6 +320,7 @@ void Handler::ServeResource(Ctx& c) {
   if (sub == "scale") return ServeScale(c);
   if (sub == "binding" && verb == "create") return ServeBinding(c, c.info.name);
   if (sub == "eviction" && verb == "create") return ServeEviction(c);
+  if (sub == "token" && verb == "create" && c.def->HasSubresource("token")) return ServeTokenRequest(c);
   if (sub == "log" || sub == "exec" || sub == "attach" || sub == "portforward" || sub == "proxy") {
     // The node side arrives with the kubelet.
     auto pod = server_->registry_store_->Get(*c.def, c.info.ns, c.info.name);
@@ -660,6 +666,8 @@ Result<WriteOptions> ParseWriteOptions(const Query& q, const http::Request& r) {
   return o;
 }
 
+}  // namespace
+
 http::Headers WarningHeaders(const std::vector<std::string>& warnings) {
   http::Headers h;
   for (const auto& w : warnings) {
@@ -672,8 +680,6 @@ http::Headers WarningHeaders(const std::vector<std::string>& warnings) {
   }
   return h;
 }
-
-}  // namespace
 
 bool Handler::RunsInline(const http::Request& req) const {
   if (req.method != "POST" || !server_->registry_store_ || !server_->registry_store_->async_writes()) return false;

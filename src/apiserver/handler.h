@@ -20,6 +20,9 @@ namespace kubepp::apiserver {
 
 class ApiServer;
 
+// Warning headers ("299 - ...") for the given messages.
+http::Headers WarningHeaders(const std::vector<std::string>& warnings);
+
 class Handler {
  public:
   explicit Handler(ApiServer* server) : server_(server) {}
@@ -58,6 +61,7 @@ class Handler {
   void ServeBinding(Ctx& c, const std::string& pod_name);
   void ServeEviction(Ctx& c);
   void ServeVirtualCreate(Ctx& c);
+  void ServeTokenRequest(Ctx& c);
   Result<bj::object> DecodeBody(Ctx& c, const ResourceDef& def, std::vector<std::string>* warnings);
   Status FinishDecode(Ctx& c, const ResourceDef& def, bj::value& v, std::vector<std::string>* warnings);
   std::string ObjectResponse(Ctx& c, const ResourceDef& def, const bj::object& obj);

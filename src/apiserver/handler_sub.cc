@@ -216,18 +216,133 @@ void Handler::ServeVirtualCreate(Ctx& c) {
     status["userInfo"] = user_info();
   } else if (def.kind == "TokenReview") {
     std::string token(api::StrAt(out, {"spec", "token"}));
-    http::Request fake;
-    fake.headers.emplace_back("authorization", "Bearer " + token);
-    auto who = server_->authn_.Authenticate(fake);
+    std::vector<std::string> wanted, matched;
+    if (const bj::array* auds = api::ArrAt(out, {"spec", "audiences"})) {
+      for (const auto& a : *auds) {
+        if (a.is_string()) wanted.emplace_back(a.get_string());
+      }
+    }
+    auto who = server_->authn_.ReviewToken(token, wanted, &matched);
     status["authenticated"] = who.has_value();
     if (who) {
       bj::array groups;
       for (const auto& g : who->groups) groups.emplace_back(bj::string(g));
-      status["user"] = bj::object{{"username", who->name}, {"uid", who->uid}, {"groups", std::move(groups)}};
+      bj::object user{{"username", who->name}, {"groups", std::move(groups)}};
+      if (!who->uid.empty()) user["uid"] = who->uid;
+      status["user"] = std::move(user);
+      bj::array auds;
+      for (const auto& a : matched) auds.emplace_back(bj::string(a));
+      status["audiences"] = std::move(auds);
+    } else {
+      status["error"] = "token lookup failed";
     }
   }
   api::Meta(out)["creationTimestamp"] = nullptr;
   Respond(c.ex, 201, bj::serialize(out));
+}
+
+void Handler::ServeTokenRequest(Ctx& c) {
+  static const ResourceDef kTokenRequest = [] {
+    ResourceDef d;
+    d.group = "authentication.k8s.io";
+    d.version = "v1";
+    d.resource = "tokenrequests";
+    d.kind = "TokenRequest";
+    d.stored = false;
+    return d;
+  }();
+  std::vector<std::string> warnings;
+  auto body = DecodeBody(c, kTokenRequest, &warnings);
+  if (!body.ok()) return RespondStatus(c.ex, body.status());
+  bj::object& req = *body;
+  std::string_view body_name = api::Name(req);
+  std::string_view body_ns = api::Namespace(req);
+  if (!body_name.empty() && body_name != c.info.name) {
+    return RespondStatus(c.ex, Status::BadRequest("name in URL does not match name in TokenRequest object"));
+  }
+  if (!body_ns.empty() && body_ns != c.info.ns) {
+    return RespondStatus(c.ex, Status::BadRequest("namespace in URL does not match namespace in TokenRequest object"));
+  }
+  bj::object& spec = api::Obj(req, "spec");
+  int64_t expiration = api::IntAt(req, {"spec", "expirationSeconds"}).value_or(3600);
+  api::FieldErrors errs;
+  if (expiration < 600) {
+    errs.push_back(api::Invalid("spec.expirationSeconds", expiration, "may not specify a duration less than 10 minutes"));
+  } else if (expiration > (int64_t{1} << 32)) {
+    errs.push_back(api::Invalid("spec.expirationSeconds", expiration, "may not specify a duration larger than 2^32 seconds"));
+  }
+  if (!errs.empty()) return RespondStatus(c.ex, api::NewInvalid(kTokenRequest.group, kTokenRequest.kind, "", errs));
+  RegistryStore& store = *server_->registry_store_;
+  auto sa = store.Get(*c.def, c.info.ns, c.info.name);
+  if (!sa.ok()) return RespondStatus(c.ex, sa.status());
+  TokenClaims claims;
+  claims.ns = c.info.ns;
+  claims.sa_name = c.info.name;
+  claims.sa_uid = std::string(api::Uid(*sa));
+  if (const bj::array* auds = api::ArrAt(req, {"spec", "audiences"}); auds != nullptr && !auds->empty()) {
+    for (const auto& a : *auds) {
+      if (a.is_string()) claims.audiences.emplace_back(a.get_string());
+    }
+  } else {
+    claims.audiences = server_->api_audiences_;
+  }
+  if (const bj::object* ref = api::ObjAt(req, {"spec", "boundObjectRef"})) {
+    std::string kind(api::StrAt(*ref, {"kind"}));
+    std::string api_version(api::StrAt(*ref, {"apiVersion"}));
+    std::string name(api::StrAt(*ref, {"name"}));
+    std::string uid(api::StrAt(*ref, {"uid"}));
+    const char* resource = nullptr;
+    if (api_version == "v1" && kind == "Pod") resource = "pods";
+    if (api_version == "v1" && kind == "Secret") resource = "secrets";
+    if (api_version == "v1" && kind == "Node") resource = "nodes";
+    if (resource == nullptr) {
+      return RespondStatus(c.ex, Status::BadRequest("cannot bind token for serviceaccount \"" + c.info.name +
+                                                    "\" to object of type " + api_version + ", Kind=" + kind));
+    }
+    const ResourceDef* def = server_->registry_.Find("", "v1", resource);
+    auto obj = store.Get(*def, kind == "Node" ? "" : c.info.ns, name);
+    if (!obj.ok()) return RespondStatus(c.ex, obj.status());
+    std::string actual(api::Uid(*obj));
+    if (!uid.empty() && uid != actual) {
+      return RespondStatus(c.ex, api::NewConflict({"", kind}, name,
+                                                  "the UID in the bound object reference (" + uid +
+                                                      ") does not match the UID in record. The object might have been "
+                                                      "deleted and then recreated"));
+    }
+    claims.bound_kind = kind;
+    claims.bound_name = name;
+    claims.bound_uid = actual;
+    if (kind == "Pod") {
+      // A pod-bound token also names the pod's node, as upstream's does.
+      std::string node(api::StrAt(*obj, {"spec", "nodeName"}));
+      if (!node.empty()) {
+        auto n = store.Get(*server_->registry_.Find("", "v1", "nodes"), "", node);
+        if (n.ok()) {
+          claims.node_name = node;
+          claims.node_uid = std::string(api::Uid(*n));
+        }
+      }
+    }
+    bj::object& out_ref = api::Obj(spec, "boundObjectRef");
+    out_ref["uid"] = actual;
+  }
+  auto now = server_->options_.clock->Now();
+  claims.issued_at = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  claims.expires_at = claims.issued_at + expiration;
+  claims.jti = api::NewUid();
+  auto token = server_->sa_tokens_->Issue(claims);
+  if (!token.ok()) return RespondStatus(c.ex, token.status());
+  bj::array auds;
+  for (const auto& a : claims.audiences) auds.emplace_back(bj::string(a));
+  spec["audiences"] = std::move(auds);
+  spec["expirationSeconds"] = expiration;
+  bj::object& meta = api::Meta(req);
+  meta["name"] = c.info.name;
+  meta["namespace"] = c.info.ns;
+  meta["creationTimestamp"] = api::FormatTime(now);
+  req["status"] = bj::object{{"token", std::move(*token)},
+                             {"expirationTimestamp", api::FormatTime(now + std::chrono::seconds(expiration))}};
+  Respond(c.ex, 201, bj::serialize(req), "application/json", WarningHeaders(warnings));
 }
 
 }  // namespace kubepp::apiserver

@@ -11,19 +11,14 @@
 #include <memory>
 #include <optional>
 
+#include "apiserver/ssl_ptr.h"
 #include "common/base64.h"
 #include "common/file.h"
 
 namespace kubepp::apiserver {
 namespace {
 
-template <typename T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-using PKey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using Cert = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using Bio = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
+using Cert = SslPtr<X509, X509_free>;
 
 Status SslError(const std::string& what) { return Status::Internal("openssl: " + what); }
 

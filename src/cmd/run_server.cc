@@ -42,6 +42,11 @@ int Serve(int argc, char** argv, bool full_server) {
   app.add_option("--https-port", opts.port, "Port of the API server (0: any free port)")->capture_default_str();
   app.add_option("--etcd", etcd, "Comma-separated etcd client URLs; the embedded store is used when empty");
   app.add_option("--token-auth-file", opts.token_auth_file, "Static bearer tokens: CSV token,user,uid[,\"groups\"]");
+  app.add_option("--service-account-issuer", opts.service_account_issuer,
+                 "Issuer (iss) of service account tokens")
+      ->capture_default_str();
+  std::string audiences;
+  app.add_option("--api-audiences", audiences, "Comma-separated audiences the API accepts in tokens (default: the issuer)");
   app.add_option("--service-cidr", opts.service_cidr, "Range of service cluster IPs")->capture_default_str();
   app.add_option("--default-watch-cache-size", opts.watch_cache_size,
                  "Recent events kept per resource for watches that resume from a resourceVersion")
@@ -57,6 +62,7 @@ int Serve(int argc, char** argv, bool full_server) {
   log::SetVerbosity(verbosity);
   log::Logger logger(full_server ? "server" : "apiserver");
   opts.etcd_endpoints = SplitCommas(etcd);
+  opts.api_audiences = SplitCommas(audiences);
 
   // Signals are taken synchronously by this thread; block them before any
   // other thread starts so they all inherit the mask.

@@ -72,4 +72,30 @@ Result<std::string> Base64Decode(std::string_view in) {
   return out;
 }
 
+std::string Base64UrlEncode(std::string_view in) {
+  std::string out = Base64Encode(in);
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (char& c : out) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return out;
+}
+
+Result<std::string> Base64UrlDecode(std::string_view in) {
+  std::string s(in);
+  for (char& c : s) {
+    if (c == '-') {
+      c = '+';
+    } else if (c == '_') {
+      c = '/';
+    } else if (c == '+' || c == '/' || c == '=') {
+      return Status::BadRequest("illegal base64url data: character outside the URL-safe alphabet");
+    }
+  }
+  if (s.size() % 4 == 1) return Status::BadRequest("illegal base64url data: bad length");
+  while (s.size() % 4 != 0) s.push_back('=');
+  return Base64Decode(s);
+}
+
 }  // namespace kubepp

@@ -135,6 +135,42 @@ class BadInputTest(unittest.TestCase):
         self.assertIn("devs", info["groups"])
         st, _, _ = self.s.request("GET", "/api/v1/pods", headers={"Authorization": "Bearer wrong"}, auth=False)
         self.assertEqual(st, 401)
+        st, _, _ = self.s.request("GET", "/api/v1/pods", headers={"Authorization": "Bearer a.b.c"}, auth=False)
+        self.assertEqual(st, 401)
+        # Service account token issuer discovery, as upstream publishes it.
+        st, data, _ = self.s.request("GET", "/.well-known/openid-configuration")
+        self.assertEqual(st, 200)
+        oidc = json.loads(data)
+        self.assertEqual(oidc["issuer"], "https://kubernetes.default.svc.cluster.local")
+        self.assertEqual(oidc["id_token_signing_alg_values_supported"], ["ES256"])
+        st, data, _ = self.s.request("GET", "/openid/v1/jwks")
+        self.assertEqual(json.loads(data)["keys"][0]["crv"], "P-256")
+        # A token from TokenRequest authenticates as its service account.
+        st, data, _ = self.s.request("POST", "/api/v1/namespaces/default/serviceaccounts/default/token",
+                                     {"spec": {"expirationSeconds": 600}})
+        self.assertEqual(st, 404)  # no service account controller yet: create it
+        self.s.request("POST", "/api/v1/namespaces/default/serviceaccounts", {"metadata": {"name": "default"}})
+        st, data, _ = self.s.request("POST", "/api/v1/namespaces/default/serviceaccounts/default/token",
+                                     {"spec": {"expirationSeconds": 600}})
+        self.assertEqual(st, 201, data)
+        tr = json.loads(data)
+        self.assertEqual((tr["kind"], tr["apiVersion"]), ("TokenRequest", "authentication.k8s.io/v1"))
+        token = tr["status"]["token"]
+        st, data, _ = self.s.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                                     {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+                                     {"Authorization": "Bearer " + token}, auth=False)
+        self.assertEqual(st, 201)
+        self.assertEqual(json.loads(data)["status"]["userInfo"]["username"], "system:serviceaccount:default:default")
+        st, data, _ = self.s.request("POST", "/api/v1/namespaces/default/serviceaccounts/default/token",
+                                     {"spec": {"expirationSeconds": 60}})
+        self.assertEqual(st, 422)
+        self.assertEqual(json.loads(data)["message"], 'TokenRequest.authentication.k8s.io "" is invalid: '
+                         'spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes')
+        st, data, _ = self.s.request("POST", "/api/v1/namespaces/default/serviceaccounts/default/token",
+                                     {"metadata": {"name": "other"}})
+        self.assertEqual(st, 400)
+        st, data, _ = self.s.request("POST", "/api/v1/namespaces/default/serviceaccounts/default/token", "[1]")
+        self.assertEqual(st, 400)
 
     def test_negotiation(self):
         st, data, h = self.s.request("GET", "/apis", headers={

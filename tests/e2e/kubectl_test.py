@@ -111,6 +111,49 @@ class KubectlTest(unittest.TestCase):
         self.assertRegex(out, r"Username\s+kubernetes-admin")
         self.assertIn("system:masters", out)
 
+    def test_create_token_and_use_it(self):
+        ns = self.ns("tokens")
+        self.ok("create", "serviceaccount", "robot", "-n", ns)
+        token = self.ok("create", "token", "robot", "-n", ns, "--duration", "15m").strip()
+        self.assertEqual(token.count("."), 2)
+        p = self.k("create", "token", "ghost", "-n", ns)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('serviceaccounts "ghost" not found', p.stderr)
+        p = self.k("create", "token", "robot", "-n", ns, "--duration", "1m")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("may not specify a duration less than 10 minutes", p.stderr)
+        # A kubeconfig holding only the token: kubectl is the service account.
+        with open(self.s.kubeconfig) as f:
+            ca = re.search(r"certificate-authority-data: (\S+)", f.read()).group(1)
+        kc = self.file("token.kubeconfig", textwrap.dedent("""\
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: c
+              cluster: {server: "https://127.0.0.1:%d", certificate-authority-data: %s}
+            users:
+            - name: robot
+              user: {token: "%s"}
+            contexts:
+            - name: c
+              context: {cluster: c, user: robot}
+            current-context: c
+            """ % (self.s.port, ca, token)))
+        out = self.ok("--kubeconfig", kc, "auth", "whoami")
+        self.assertRegex(out, r"Username\s+system:serviceaccount:%s:robot" % ns)
+        self.assertIn("system:serviceaccounts:" + ns, out)
+        self.assertIn("robot", self.ok("--kubeconfig", kc, "get", "sa", "-n", ns))
+        # Deleting the service account revokes its tokens.
+        self.ok("delete", "serviceaccount", "robot", "-n", ns)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            p = self.k("--kubeconfig", kc, "get", "sa", "-n", ns)
+            if p.returncode != 0:
+                break
+            time.sleep(0.5)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("Unauthorized", p.stderr)
+
     def test_explain(self):
         out = self.ok("explain", "pod.spec.containers")
         self.assertIn("FIELD: containers <[]Container>", out)

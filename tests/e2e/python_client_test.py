@@ -116,6 +116,52 @@ class PythonClientTest(unittest.TestCase):
         self.assertEqual(ns.metadata.name, "py-bare")
         self.assertEqual(ns.status.phase, "Active")
 
+    def test_token_request_and_review(self):
+        self.core.create_namespaced_service_account(
+            "default", {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "py-sa"}})
+        pod = self.core.create_namespaced_pod("default", self.pod("py-token-pod"))
+        tr = self.core.create_namespaced_service_account_token("py-sa", "default", {
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+            "spec": {"audiences": ["vault"], "expirationSeconds": 7200,
+                     "boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": "py-token-pod"}}})
+        self.assertEqual(tr.spec.audiences, ["vault"])
+        self.assertEqual(tr.spec.bound_object_ref.uid, pod.metadata.uid)
+        left = tr.status.expiration_timestamp.timestamp() - time.time()
+        self.assertTrue(7100 < left < 7300, left)
+        auth = client.AuthenticationV1Api(self.api_client)
+
+        def review(token, audiences=None):
+            spec = {"token": token}
+            if audiences:
+                spec["audiences"] = audiences
+            return auth.create_token_review({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                                             "spec": spec}).status
+        # Our API server accepts only its own audience unless asked for others.
+        self.assertFalse(review(tr.status.token).authenticated)
+        st = review(tr.status.token, ["vault"])
+        self.assertTrue(st.authenticated)
+        self.assertEqual(st.user.username, "system:serviceaccount:default:py-sa")
+        self.assertEqual(st.audiences, ["vault"])
+        self.assertIn("system:serviceaccounts:default", st.user.groups)
+        # Unbound token with the default audience is accepted by the server itself.
+        plain = self.core.create_namespaced_service_account_token("py-sa", "default", {"spec": {}})
+        self.assertEqual(plain.spec.expiration_seconds, 3600)
+        self.assertTrue(review(plain.status.token).authenticated)
+        # A token bound to a pod dies with the pod.
+        self.core.delete_namespaced_pod("py-token-pod", "default", grace_period_seconds=0)
+        deadline = time.time() + 20
+        while review(tr.status.token, ["vault"]).authenticated and time.time() < deadline:
+            time.sleep(0.5)
+        self.assertFalse(review(tr.status.token, ["vault"]).authenticated)
+        with self.assertRaises(ApiException) as e:
+            self.core.create_namespaced_service_account_token("py-sa", "default", {
+                "spec": {"boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": "py-token-pod"}}})
+        self.assertEqual(e.exception.status, 404)
+        with self.assertRaises(ApiException) as e:
+            self.core.create_namespaced_service_account_token("py-sa", "default", {
+                "spec": {"boundObjectRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "x"}}})
+        self.assertEqual(e.exception.status, 400)
+
     def test_dynamic_client(self):
         dyn = dynamic.DynamicClient(self.api_client)
         pods = dyn.resources.get(api_version="v1", kind="Pod")

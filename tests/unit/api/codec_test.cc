@@ -176,7 +176,7 @@ TEST(ErrorsTest, InvalidCarriesCausesAndMessage) {
   EXPECT_EQ(obj.at("details").at("causes").at(0).at("reason"), "FieldValueRequired");
   Status two = NewInvalid("apps", "Deployment", "d",
                           {Required("spec.selector"), InvalidString("metadata.name", "A", "bad name")});
-  EXPECT_EQ(two.message(), "Deployment \"d\" is invalid: [spec.selector: Required value, metadata.name: Invalid value: \"A\": bad name]");
+  EXPECT_EQ(two.message(), "Deployment.apps \"d\" is invalid: [spec.selector: Required value, metadata.name: Invalid value: \"A\": bad name]");
   Status nf = NewNotFound({"apps", "deployments"}, "web");
   EXPECT_EQ(nf.message(), "deployments.apps \"web\" not found");
   EXPECT_EQ(StatusObject(nf).at("details").at("kind"), "deployments");

@@ -28,6 +28,22 @@ TEST(Base64Test, RejectsGarbage) {
   EXPECT_FALSE(Base64Decode("Zg==Zm9v").ok());
 }
 
+TEST(Base64Test, UrlAlphabetWithoutPadding) {
+  std::string all;
+  for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(255 - i));
+  for (size_t n = 0; n <= all.size(); ++n) {
+    std::string enc = Base64UrlEncode(all.substr(0, n));
+    EXPECT_EQ(enc.find_first_of("+/="), std::string::npos);
+    auto out = Base64UrlDecode(enc);
+    ASSERT_TRUE(out.ok()) << n;
+    EXPECT_EQ(*out, all.substr(0, n));
+  }
+  EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
+  EXPECT_FALSE(Base64UrlDecode("Zg==").ok());
+  EXPECT_FALSE(Base64UrlDecode("a+b/").ok());
+  EXPECT_FALSE(Base64UrlDecode("Z").ok());
+}
+
 TEST(Crc32cTest, KnownVectors) {
   // RFC 3720 B.4 test vectors.
   std::string zeros(32, '\0');
