@@ -2,7 +2,9 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 namespace kubepp::api {
 
@@ -80,14 +82,44 @@ void SetDefault(bj::object& o, std::string_view key, bj::value v) {
 
 bj::object& Meta(bj::object& o) { return Obj(o, "metadata"); }
 
+namespace {
+
+// Random bytes from a per-thread pool refilled in blocks: one RAND_bytes
+// (and the fork check inside it, a getpid system call) per 256 uids rather
+// than per uid. Children of kubepp exec right away and never draw from it.
+void RandomBytes(unsigned char* out, size_t n) {
+  struct Pool {
+    unsigned char bytes[4096];
+    size_t used = sizeof bytes;
+  };
+  thread_local Pool pool;
+  if (n > sizeof pool.bytes) {
+    RAND_bytes(out, static_cast<int>(n));
+    return;
+  }
+  if (pool.used + n > sizeof pool.bytes) {
+    RAND_bytes(pool.bytes, sizeof pool.bytes);
+    pool.used = 0;
+  }
+  std::memcpy(out, pool.bytes + pool.used, n);
+  pool.used += n;
+}
+
+}  // namespace
+
 std::string NewUid() {
   unsigned char b[16];
-  RAND_bytes(b, sizeof b);
+  RandomBytes(b, sizeof b);
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;
-  char out[37];
-  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  size_t j = 0;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++j;
+    out[j++] = kHex[b[i] >> 4];
+    out[j++] = kHex[b[i] & 15];
+  }
   return out;
 }
 
@@ -95,20 +127,35 @@ std::string RandomSuffix(int n) {
   static constexpr char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
   std::string out;
   unsigned char b[64];
-  RAND_bytes(b, n);
+  n = std::min(n, 64);
+  RandomBytes(b, static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) out.push_back(kAlphabet[b[i] % (sizeof kAlphabet - 1)]);
   return out;
 }
 
 std::string SerializeObject(const bj::object& o) {
-  std::string out = "{";
+  // apiVersion, kind and metadata first, as upstream writes them; one
+  // serializer streams everything into the result without temporaries.
+  std::string out;
+  out.reserve(2048);
+  out.push_back('{');
+  bj::serializer sr;
+  char buf[4096];
+  auto drain = [&] {
+    while (!sr.done()) {
+      std::string_view chunk = sr.read(buf, sizeof buf);
+      out.append(chunk.data(), chunk.size());
+    }
+  };
   bool first = true;
   auto emit = [&](std::string_view k, const bj::value& v) {
     if (!first) out.push_back(',');
     first = false;
-    out += bj::serialize(bj::value(bj::string(k)));
+    sr.reset(bj::string_view(k.data(), k.size()));
+    drain();
     out.push_back(':');
-    out += bj::serialize(v);
+    sr.reset(&v);
+    drain();
   };
   for (std::string_view k : {"apiVersion", "kind", "metadata"}) {
     if (const auto* v = o.if_contains(k)) emit(k, *v);

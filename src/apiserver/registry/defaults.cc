@@ -7,6 +7,7 @@
 #include <regex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "apiserver/registry/hooks_util.h"
 
@@ -64,7 +65,19 @@ void Each(bj::object& o, std::string_view key, F&& fn) {
 // Whether parsers.ParseImageName reports the tag "latest": an explicit
 // ":latest", or neither tag nor digest. A reference that does not parse
 // (upper-case repository, bad digest, ...) has no tag.
+bool PullsLatestUncached(std::string_view image);
+
+// The same few images come by again and again: remember recent answers.
 bool PullsLatest(std::string_view image) {
+  thread_local std::unordered_map<std::string, bool> memo;
+  if (auto it = memo.find(std::string(image)); it != memo.end()) return it->second;
+  bool latest = PullsLatestUncached(image);
+  if (memo.size() >= 512) memo.clear();
+  memo.emplace(std::string(image), latest);
+  return latest;
+}
+
+bool PullsLatestUncached(std::string_view image) {
   // distribution/reference's grammar: name, optional tag, optional digest
   // (only the digest algorithms the go-digest package knows are valid).
   static const std::regex kReference(
