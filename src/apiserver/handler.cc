@@ -478,7 +478,15 @@ void Handler::ServeWatch(Ctx& c) {
   const ResourceDef* def = c.def;
   bool convert = def->from_storage && server_->registry_store_->StorageDef(*def) != def;
   std::string content_type = "application/json";
-  auto stream = c.ex->StartStream(200, {{"Content-Type", content_type}, {"Cache-Control", "no-cache, private"}});
+  std::shared_ptr<http::Stream> stream;
+  if (c.req->IsWebSocketUpgrade()) {
+    // Watch over WebSocket, as upstream serves it: one text message per
+    // event. Nothing the client sends matters.
+    stream = c.ex->AcceptWebSocket("", nullptr);
+  }
+  if (stream == nullptr) {
+    stream = c.ex->StartStream(200, {{"Content-Type", content_type}, {"Cache-Control", "no-cache, private"}});
+  }
   Clock* clock = server_->options_.clock;
   auto first = std::make_shared<bool>(true);
   std::string kind = def->kind, api_version = def->ApiVersion();

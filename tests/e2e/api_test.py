@@ -199,6 +199,53 @@ class BadInputTest(unittest.TestCase):
         self.assertIsNone(json.loads(data)["rows"][0]["object"])
         self.status("GET", "/api/v1/namespaces?includeObject=Bogus", headers={"Accept": tbl}, code=400)
 
+    def test_watch_over_websocket(self):
+        import websocket  # websocket-client, a dependency of python3-kubernetes
+        pki = os.path.join(self.s.data_dir, "pki")
+        sslopt = {"ca_certs": os.path.join(pki, "ca.crt"), "certfile": os.path.join(pki, "admin.crt"),
+                  "keyfile": os.path.join(pki, "admin.key")}
+        st, lst = self.s.json("GET", "/api/v1/namespaces/default/configmaps")
+        url = "wss://127.0.0.1:%d/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=%s" % (
+            self.s.port, lst["metadata"]["resourceVersion"])
+        ws = websocket.create_connection(url, sslopt=sslopt, timeout=10)
+        try:
+            self.s.json("POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "ws1"}})
+            self.s.json("DELETE", "/api/v1/namespaces/default/configmaps/ws1")
+            ws.ping("are you there")
+            got = []
+            while len(got) < 2:
+                op, data = ws.recv_data()
+                if op != websocket.ABNF.OPCODE_TEXT:
+                    continue
+                ev = json.loads(data)
+                if ev["object"]["metadata"]["name"] == "ws1":
+                    got.append(ev["type"])
+            self.assertEqual(got, ["ADDED", "DELETED"])
+        finally:
+            ws.close()
+        # A watch that times out ends with a normal close.
+        ws = websocket.create_connection(url.replace("watch=true", "watch=1&timeoutSeconds=1"), sslopt=sslopt,
+                                         timeout=10)
+        try:
+            op, _ = ws.recv_data(control_frame=True)
+            while op != websocket.ABNF.OPCODE_CLOSE:
+                op, _ = ws.recv_data(control_frame=True)
+        finally:
+            ws.close()
+        # No credentials: refused before the upgrade.
+        with self.assertRaises(websocket.WebSocketBadStatusException) as e:
+            websocket.create_connection(url, sslopt={"ca_certs": sslopt["ca_certs"]}, timeout=10)
+        self.assertEqual(e.exception.status_code, 401)
+        # exec on a pod no node runs: a Status, no upgrade.
+        self.s.json("POST", "/api/v1/namespaces/default/pods",
+                    {"metadata": {"name": "ws-pod"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}})
+        with self.assertRaises(websocket.WebSocketBadStatusException) as e:
+            websocket.create_connection(
+                "wss://127.0.0.1:%d/api/v1/namespaces/default/pods/ws-pod/exec?command=ls&stdout=true" % self.s.port,
+                sslopt=sslopt, subprotocols=["v5.channel.k8s.io", "v4.channel.k8s.io"], timeout=10)
+        self.assertEqual(e.exception.status_code, 400)
+        self.assertEqual(self.s.request("GET", "/readyz")[0], 200)
+
     def test_watch_expired_is_an_error_event(self):
         # A resourceVersion older than what the watch cache keeps (20 events
         # per resource here) ends the watch with a 410 ERROR event.

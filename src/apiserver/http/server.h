@@ -1,6 +1,7 @@
 // The HTTP/1.1 server under the API server: HTTPS (or plain HTTP for tests),
 // keep-alive, request bodies capped (413), gzip for large responses, chunked
-// streaming for watches and logs.
+// streaming for watches and logs, and WebSocket upgrades (RFC 6455) for
+// watches, exec and attach.
 //
 // Threads: a few I/O threads run all socket work; each complete request is
 // handed to the handler on a worker thread, where it may block (storage
@@ -43,6 +44,10 @@ struct Request {
 
   // The first header named `lower_name`, or "".
   std::string_view Header(std::string_view lower_name) const;
+  // A GET asking to switch to the WebSocket protocol.
+  bool IsWebSocketUpgrade() const;
+  // The subprotocols the client offers (Sec-WebSocket-Protocol), in order.
+  std::vector<std::string> WebSocketProtocols() const;
 };
 
 struct Response {
@@ -69,13 +74,29 @@ class Stream {
   virtual void OnClose(std::function<void()> fn) = 0;
 };
 
-// One request being handled. Exactly one of Respond or StartStream is called.
+// A WebSocket connection. Thread-safe. Stream::Write sends one text message;
+// Finish sends a normal close after what is queued; a peer that does not
+// keep up is cut off as a slow stream reader is.
+class WebSocket : public Stream {
+ public:
+  virtual bool Send(std::string data, bool binary) = 0;
+};
+
+// Receives each message from the peer, on an I/O thread (must not block).
+using MessageFn = std::function<void(std::string data, bool binary)>;
+
+// One request being handled. Exactly one of Respond, StartStream or
+// AcceptWebSocket is called.
 class Exchange {
  public:
   virtual ~Exchange() = default;
   virtual const Request& request() const = 0;
   virtual void Respond(Response response) = 0;
   virtual std::shared_ptr<Stream> StartStream(int status, Headers headers) = 0;
+  // Answers an upgrade request with 101 and `subprotocol` (if not empty)
+  // and turns the connection into a WebSocket. Null if the request is not
+  // an upgrade.
+  virtual std::shared_ptr<WebSocket> AcceptWebSocket(std::string subprotocol, MessageFn on_message) = 0;
 };
 
 // Called on a worker thread for each request.
