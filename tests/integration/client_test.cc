@@ -1,0 +1,221 @@
+// The client library against a real `kubepp apiserver` on a loopback port:
+// kubeconfig loading, REST calls and their errors, and an informer that
+// follows a resource across changes and across a server restart.
+#include <signal.h>
+
+#include <climits>
+#include <condition_variable>
+#include <cstdlib>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "client/informer.h"
+#include "client/rest.h"
+#include "common/file.h"
+#include "common/net.h"
+#include "common/process.h"
+
+namespace kubepp::client {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string Kubepp() {
+  char buf[PATH_MAX];
+  const char* bin = std::getenv("KUBEPP_BIN");
+  return bin != nullptr && ::realpath(bin, buf) != nullptr ? buf : "kubepp";
+}
+
+class ClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto tmp = TempDir::Create("client-test");
+    ASSERT_TRUE(tmp.ok());
+    tmp_.emplace(std::move(*tmp));
+    auto port = PickFreePort();
+    ASSERT_TRUE(port.ok());
+    port_ = *port;
+    StartServer();
+    auto cfg = LoadKubeconfig(JoinPath(tmp_->path(), "data/kubeconfig"));
+    ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+    client_ = std::make_unique<RestClient>(*cfg);
+    WaitReady();
+  }
+  void TearDown() override {
+    if (server_) {
+      (void)server_->Signal(SIGTERM);
+      (void)server_->Wait();
+    }
+  }
+  void StartServer() {
+    auto p = ChildProcess::Spawn({.argv = {Kubepp(), "apiserver", "--data-dir", JoinPath(tmp_->path(), "data"),
+                                           "--https-port", std::to_string(port_), "--default-watch-cache-size=5"},
+                                  .stdout_path = JoinPath(tmp_->path(), "server.log"),
+                                  .stderr_path = "=stdout"});
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    server_.emplace(std::move(*p));
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!PathExists(JoinPath(tmp_->path(), "data/kubeconfig")) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  void WaitReady() {
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (client_->Get("/api/v1/namespaces/default").ok()) return;
+      std::this_thread::sleep_for(20ms);
+    }
+    auto log = ReadFile(JoinPath(tmp_->path(), "server.log"));
+    FAIL() << "server not ready: " << (log.ok() ? *log : log.status().ToString());
+  }
+  static bj::value ConfigMap(const std::string& name, const std::string& tier) {
+    return bj::object{{"apiVersion", "v1"},
+                      {"kind", "ConfigMap"},
+                      {"metadata", bj::object{{"name", name}, {"labels", bj::object{{"app", "x"}, {"tier", tier}}}}},
+                      {"data", bj::object{{"k", "v"}}}};
+  }
+
+  std::optional<TempDir> tmp_;
+  int port_ = 0;
+  std::optional<ChildProcess> server_;
+  std::unique_ptr<RestClient> client_;
+};
+
+// Records what an informer's handlers saw.
+struct Recorder {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> events;
+  EventHandler Handler() {
+    return EventHandler{
+        [this](const ObjectPtr& o) { Note("add " + KeyOf(*o)); },
+        [this](const ObjectPtr&, const ObjectPtr& o) { Note("update " + KeyOf(*o)); },
+        [this](const ObjectPtr& o) { Note("delete " + KeyOf(*o)); },
+    };
+  }
+  void Note(std::string e) {
+    std::lock_guard<std::mutex> l(mu);
+    events.push_back(std::move(e));
+    cv.notify_all();
+  }
+  bool WaitFor(const std::string& e, std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock<std::mutex> l(mu);
+    return cv.wait_for(l, timeout, [&] { return std::find(events.begin(), events.end(), e) != events.end(); });
+  }
+};
+
+TEST_F(ClientTest, RestCallsAndTheirErrors) {
+  std::string cms = ResourcePath("", "v1", "configmaps", "default");
+  auto created = client_->Post(cms, ConfigMap("one", "web"));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_FALSE(created->at("metadata").at("uid").as_string().empty());
+  auto again = client_->Post(cms, ConfigMap("one", "web"));
+  EXPECT_EQ(again.status().code(), Code::kAlreadyExists);
+  EXPECT_EQ(again.status().message(), "configmaps \"one\" already exists");
+  auto missing = client_->Get(cms + "/nope");
+  EXPECT_TRUE(missing.status().IsNotFound());
+  // A stale resourceVersion conflicts.
+  bj::value stale = *created;
+  stale.at("data").as_object()["k"] = "w";
+  ASSERT_TRUE(client_->Put(cms + "/one", stale).ok());
+  EXPECT_TRUE(client_->Put(cms + "/one", stale).status().IsConflict());
+  auto patched = client_->Patch(cms + "/one", "application/merge-patch+json", bj::object{{"data", bj::object{{"p", "1"}}}});
+  ASSERT_TRUE(patched.ok());
+  EXPECT_EQ(patched->at("data").at("p"), "1");
+  auto invalid = client_->Post(cms, bj::object{{"metadata", bj::object{{"name", "Bad_Name"}}}});
+  EXPECT_TRUE(invalid.status().IsInvalid());
+  ASSERT_TRUE(client_->Delete(cms + "/one").ok());
+  EXPECT_TRUE(client_->Get(cms + "/one").status().IsNotFound());
+  EXPECT_EQ(ResourcePath("apps", "v1", "deployments", "ns", "d", "scale"), "/apis/apps/v1/namespaces/ns/deployments/d/scale");
+}
+
+TEST_F(ClientTest, InformerFollowsChangesAndServerRestarts) {
+  ASSERT_TRUE(client_->Post("/api/v1/namespaces", bj::object{{"metadata", bj::object{{"name", "t"}}}}).ok());
+  std::string cms = ResourcePath("", "v1", "configmaps", "t");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(client_->Post(cms, ConfigMap("cm" + std::to_string(i), i % 2 ? "db" : "web")).ok());
+  }
+  // Not selected: another app.
+  ASSERT_TRUE(client_->Post(cms, bj::object{{"metadata", bj::object{{"name", "other"}, {"labels", bj::object{{"app", "y"}}}}}}).ok());
+
+  InformerOptions opts;
+  opts.resource = "configmaps";
+  opts.ns = "t";
+  opts.label_selector = "app=x";
+  opts.page_size = 2;  // the first list takes three pages
+  Informer inf(client_.get(), opts);
+  Recorder rec;
+  inf.AddEventHandler(rec.Handler());
+  inf.AddIndex("tier", [](const bj::object& o) {
+    const auto* labels = o.at("metadata").as_object().if_contains("labels");
+    const auto* tier = labels != nullptr ? labels->as_object().if_contains("tier") : nullptr;
+    return tier != nullptr ? std::vector<std::string>{std::string(tier->as_string())} : std::vector<std::string>{};
+  });
+  inf.Start();
+  ASSERT_TRUE(inf.WaitForSync(10s));
+  EXPECT_EQ(inf.List().size(), 5u);
+  EXPECT_EQ(inf.ByIndex("tier", "web").size(), 3u);
+  EXPECT_EQ(inf.ByIndex("namespace", "t").size(), 5u);
+  EXPECT_EQ(inf.Get("t/other"), nullptr);
+  EXPECT_TRUE(rec.WaitFor("add t/cm4"));
+
+  ASSERT_TRUE(client_->Post(cms, ConfigMap("cm5", "web")).ok());
+  EXPECT_TRUE(rec.WaitFor("add t/cm5"));
+  ASSERT_TRUE(client_->Patch(cms + "/cm1", "application/merge-patch+json",
+                             bj::object{{"metadata", bj::object{{"labels", bj::object{{"tier", "web"}}}}}})
+                  .ok());
+  EXPECT_TRUE(rec.WaitFor("update t/cm1"));
+  ASSERT_TRUE(client_->Delete(cms + "/cm0").ok());
+  EXPECT_TRUE(rec.WaitFor("delete t/cm0"));
+  EXPECT_EQ(inf.ByIndex("tier", "web").size(), 4u);  // cm1 moved over, cm0 gone
+  EXPECT_EQ(inf.ByIndex("tier", "db").size(), 1u);
+
+  // Restart the server; change things while the informer is cut off and
+  // right after. It converges, reporting the deletes it missed.
+  (void)server_->Signal(SIGTERM);
+  (void)server_->Wait();
+  server_.reset();
+  StartServer();
+  WaitReady();
+  ASSERT_TRUE(client_->Delete(cms + "/cm2").ok());
+  for (int i = 6; i < 14; ++i) ASSERT_TRUE(client_->Post(cms, ConfigMap("cm" + std::to_string(i), "db")).ok());
+  EXPECT_TRUE(rec.WaitFor("delete t/cm2", 20s));
+  EXPECT_TRUE(rec.WaitFor("add t/cm13", 20s));
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (inf.List().size() != 12u && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(inf.List().size(), 12u);  // cm1, cm3, cm4, cm5, cm6..cm13
+  inf.Stop();
+  size_t seen = rec.events.size();
+  ASSERT_TRUE(client_->Post(cms, ConfigMap("after-stop", "web")).ok());
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(rec.events.size(), seen);
+}
+
+TEST_F(ClientTest, WatchErrorsComeBackAsStatus) {
+  auto list = client_->Get("/api/v1/namespaces/default/configmaps");
+  ASSERT_TRUE(list.ok());
+  // More events than the watch cache keeps (5), then watch from the start.
+  std::string first;
+  for (int i = 0; i < 8; ++i) {
+    auto c = client_->Post("/api/v1/namespaces/default/configmaps", ConfigMap("w" + std::to_string(i), "web"));
+    ASSERT_TRUE(c.ok());
+    if (i == 0) first = std::string(c->at("metadata").at("resourceVersion").as_string());
+  }
+  Status st = client_->Watch("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=" + first,
+                             [](std::string_view, bj::object&) { return true; });
+  EXPECT_EQ(st.code(), Code::kExpired) << st.ToString();
+  // A watch stopped from another thread returns Cancelled.
+  WatchHandle h;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(100ms);
+    h.Stop();
+  });
+  st = client_->Watch("/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=30",
+                      [](std::string_view, bj::object&) { return true; }, &h);
+  stopper.join();
+  EXPECT_EQ(st.code(), Code::kCancelled) << st.ToString();
+}
+
+}  // namespace
+}  // namespace kubepp::client
