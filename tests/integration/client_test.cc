@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "client/informer.h"
+#include "client/leader_election.h"
 #include "client/rest.h"
 #include "common/file.h"
 #include "common/net.h"
@@ -215,6 +216,77 @@ TEST_F(ClientTest, WatchErrorsComeBackAsStatus) {
                       [](std::string_view, bj::object&) { return true; }, &h);
   stopper.join();
   EXPECT_EQ(st.code(), Code::kCancelled) << st.ToString();
+}
+
+TEST_F(ClientTest, OneLeaderAtATimeAndTakeovers) {
+  auto config = [](std::string id, std::atomic<int>* leading) {
+    LeaderElectionConfig c;
+    c.lease_name = "test-lock";
+    c.identity = std::move(id);
+    c.lease_duration = 1s;
+    c.renew_deadline = 700ms;
+    c.retry_period = 100ms;
+    c.on_started_leading = [leading] { ++*leading; };
+    c.on_stopped_leading = [leading] { --*leading; };
+    return c;
+  };
+  std::atomic<int> leading_a{0}, leading_b{0};
+  auto a = std::make_unique<LeaderElector>(client_.get(), config("a", &leading_a));
+  LeaderElector b(client_.get(), config("b", &leading_b));
+  a->Start();
+  b.Start();
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (leading_a + leading_b == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(leading_a + leading_b, 1);
+  // Nobody else takes it while it is renewed.
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(leading_a + leading_b, 1);
+  bool a_led = leading_a == 1;
+  LeaderElector* leader = a_led ? a.get() : &b;
+  EXPECT_TRUE(leader->IsLeader());
+  auto lease = client_->Get(ResourcePath("coordination.k8s.io", "v1", "leases", "kube-system", "test-lock"));
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ(lease->at("spec").at("holderIdentity"), a_led ? "a" : "b");
+  // The leader steps down and releases: the other takes over promptly.
+  auto t0 = std::chrono::steady_clock::now();
+  if (a_led) {
+    a->Stop();
+  } else {
+    b.Stop();
+  }
+  std::atomic<int>& other = a_led ? leading_b : leading_a;
+  while (other == 0 && std::chrono::steady_clock::now() < t0 + 10s) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(other.load(), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);  // released, not expired
+  a->Stop();
+  b.Stop();
+  EXPECT_EQ(leading_a + leading_b, 0);
+
+  // A lease held by a candidate that stopped renewing (no release) is taken
+  // once its duration has passed, not before.
+  std::string now = "2026-01-01T00:00:00.000000Z";
+  ASSERT_TRUE(client_
+                  ->Post(ResourcePath("coordination.k8s.io", "v1", "leases", "kube-system"),
+                         bj::object{{"metadata", bj::object{{"name", "ghost-lock"}}},
+                                    {"spec", bj::object{{"holderIdentity", "ghost"},
+                                                        {"leaseDurationSeconds", 2},
+                                                        {"renewTime", now}}}})
+                  .ok());
+  std::atomic<int> leading_c{0};
+  auto cfg = config("c", &leading_c);
+  cfg.lease_name = "ghost-lock";
+  LeaderElector c(client_.get(), cfg);
+  t0 = std::chrono::steady_clock::now();
+  c.Start();
+  while (leading_c == 0 && std::chrono::steady_clock::now() < t0 + 10s) std::this_thread::sleep_for(10ms);
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(leading_c.load(), 1);
+  EXPECT_GE(took, 2s);  // judged by our own clock, whatever the holder wrote
+  lease = client_->Get(ResourcePath("coordination.k8s.io", "v1", "leases", "kube-system", "ghost-lock"));
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ(lease->at("spec").at("holderIdentity"), "c");
+  EXPECT_EQ(lease->at("spec").at("leaseTransitions"), 1);
+  c.Stop();
 }
 
 }  // namespace
