@@ -35,7 +35,7 @@ constexpr Role kRoles[] = {
     {"kubelet", "the kubelet alone", nullptr},
     {"proxy", "the service proxy alone", nullptr},
     {"kubectl", "the command line client", nullptr},
-    {"sim", "hollow nodes for scale tests", nullptr},
+    {"sim", "hollow nodes for scale tests", kubepp::cmd::RunSim},
     {"cluster", "a local multi-node cluster in network namespaces", nullptr},
     {"shim", "internal: the monitor process of one container", nullptr},
     {"version", "print the version and git commit", kubepp::cmd::RunVersion},

@@ -8,6 +8,7 @@ namespace kubepp::cmd {
 int RunServer(int argc, char** argv);
 int RunApiServer(int argc, char** argv);
 int RunVersion(int argc, char** argv);
+int RunSim(int argc, char** argv);
 // A role that a later release fills in: prints so (and --help) and exits 2.
 int RunUnimplemented(const char* role, const char* summary, int argc, char** argv);
 

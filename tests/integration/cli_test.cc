@@ -60,10 +60,10 @@ TEST(CliTest, UnknownRoleExits2) {
 }
 
 TEST(CliTest, UnimplementedRoleSaysSoAndExits2) {
-  RunResult r = Exec({Kubepp(), "sim"});
+  RunResult r = Exec({Kubepp(), "cluster"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("not implemented"), std::string::npos) << r.out;
-  RunResult help = Exec({Kubepp(), "sim", "--help"});
+  RunResult help = Exec({Kubepp(), "cluster", "--help"});
   EXPECT_EQ(help.code, 0);
   EXPECT_NE(help.out.find("Usage"), std::string::npos) << help.out;
 }
