@@ -64,14 +64,7 @@ int Serve(int argc, char** argv, bool full_server) {
   opts.etcd_endpoints = SplitCommas(etcd);
   opts.api_audiences = SplitCommas(audiences);
 
-  // Signals are taken synchronously by this thread; block them before any
-  // other thread starts so they all inherit the mask.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  sigset_t set = BlockShutdownSignals();
 
   auto server = apiserver::ApiServer::Start(opts);
   if (!server.ok()) {

@@ -30,12 +30,7 @@ int RunSim(int argc, char** argv) {
   log::Logger logger("sim");
   opts.startup_delay = std::chrono::milliseconds(static_cast<int64_t>(startup_delay * 1000));
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  sigset_t set = BlockShutdownSignals();
 
   auto cfg = client::LoadKubeconfig(kubeconfig);
   if (!cfg.ok()) {

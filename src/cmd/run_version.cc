@@ -1,3 +1,6 @@
+#include <pthread.h>
+#include <signal.h>
+
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +16,16 @@ int RunVersion(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   std::printf("kubepp %s (commit %s)\n", kVersion, kGitCommit);
   return 0;
+}
+
+sigset_t BlockShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return set;
 }
 
 int RunUnimplemented(const char* role, const char* summary, int argc, char** argv) {

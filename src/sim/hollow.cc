@@ -57,6 +57,26 @@ bj::array PodConditions(const std::string& now, bool ready) {
   return out;
 }
 
+// The status of each container: running, or terminated with `state`.
+bj::array ContainerStatuses(const bj::object& pod, bool running, bj::object state) {
+  bj::array out;
+  const bj::array* containers = api::ArrAt(pod, {"spec", "containers"});
+  if (containers == nullptr) return out;
+  for (const auto& c : *containers) {
+    std::string_view cname = api::StrAt(c.as_object(), {"name"});
+    out.emplace_back(bj::object{
+        {"name", cname},
+        {"image", api::StrAt(c.as_object(), {"image"})},
+        {"imageID", ""},
+        {"containerID", "hollow://" + std::string(api::Uid(pod)).substr(0, 8) + "-" + std::string(cname)},
+        {"ready", running},
+        {"started", running},
+        {"restartCount", 0},
+        {"state", state}});
+  }
+  return out;
+}
+
 }  // namespace
 
 HollowCluster::HollowCluster(client::RestClient* client, HollowOptions options)
@@ -274,7 +294,6 @@ Status HollowCluster::SyncPod(const std::string& key) {
   auto exit_code = SimSetting(p, kExitCode);
   auto run_seconds = SimSetting(p, kRunSeconds);
   bool completes = restart != "Always" && (exit_code || run_seconds);
-  const bj::array* containers = api::ArrAt(p, {"spec", "containers"});
   if (phase == "Running") {
     if (!completes) return Status::OK();
     auto started = api::ParseTime(api::StrAt(p, {"status", "startTime"}));
@@ -285,24 +304,12 @@ Status HollowCluster::SyncPod(const std::string& key) {
       return Status::OK();
     }
     int code = exit_code ? std::atoi(exit_code->c_str()) : 0;
-    bj::array statuses;
-    if (containers != nullptr) {
-      for (const auto& c : *containers) {
-        std::string_view cname = api::StrAt(c.as_object(), {"name"});
-        statuses.emplace_back(bj::object{
-            {"name", cname},
-            {"image", api::StrAt(c.as_object(), {"image"})},
-            {"imageID", ""},
-            {"containerID", "hollow://" + std::string(api::Uid(p)).substr(0, 8) + "-" + std::string(cname)},
-            {"ready", false},
-            {"started", false},
-            {"restartCount", 0},
-            {"state", bj::object{{"terminated", bj::object{{"exitCode", code},
-                                                           {"reason", code == 0 ? "Completed" : "Error"},
-                                                           {"startedAt", api::StrAt(p, {"status", "startTime"})},
-                                                           {"finishedAt", now}}}}}});
-      }
-    }
+    bj::array statuses = ContainerStatuses(
+        p, false,
+        bj::object{{"terminated", bj::object{{"exitCode", code},
+                                             {"reason", code == 0 ? "Completed" : "Error"},
+                                             {"startedAt", api::StrAt(p, {"status", "startTime"})},
+                                             {"finishedAt", now}}}});
     bj::object status{{"phase", code == 0 ? "Succeeded" : "Failed"},
                       {"conditions", PodConditions(now, false)},
                       {"containerStatuses", std::move(statuses)}};
@@ -324,21 +331,7 @@ Status HollowCluster::SyncPod(const std::string& key) {
   uint32_t n = next_ip_.fetch_add(1);
   std::string cidr = PodCidr(node);
   std::string ip = cidr.substr(0, cidr.rfind('.') + 1) + std::to_string(2 + n % 250);
-  bj::array statuses;
-  if (containers != nullptr) {
-    for (const auto& c : *containers) {
-      std::string_view cname = api::StrAt(c.as_object(), {"name"});
-      statuses.emplace_back(bj::object{
-          {"name", cname},
-          {"image", api::StrAt(c.as_object(), {"image"})},
-          {"imageID", ""},
-          {"containerID", "hollow://" + std::string(api::Uid(p)).substr(0, 8) + "-" + std::string(cname)},
-          {"ready", true},
-          {"started", true},
-          {"restartCount", 0},
-          {"state", bj::object{{"running", bj::object{{"startedAt", now}}}}}});
-    }
-  }
+  bj::array statuses = ContainerStatuses(p, true, bj::object{{"running", bj::object{{"startedAt", now}}}});
   bj::object status{{"phase", "Running"},
                     {"hostIP", NodeIp(node)},
                     {"hostIPs", bj::array{bj::object{{"ip", NodeIp(node)}}}},
