@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "api/names.h"
+#include "api/quantity.h"
 #include "apiserver/registry/hooks_util.h"
 #include "common/base64.h"
 
@@ -29,7 +30,6 @@ using api::Required;
 using Errs = api::FieldErrors;
 using Strings = std::vector<std::string>;
 using LabelMap = std::map<std::string, std::string, std::less<>>;
-__extension__ typedef __int128 Int128;
 
 // ------------------------------------------------------------------ JSON access
 // Accessors on a nullable object; a missing or null member reads as absent.
@@ -290,124 +290,13 @@ IntOrStr ToIntOrStr(const bj::value* v) {
 
 // ------------------------------------------------------------------ quantities
 
-// A resource.Quantity: the value in nano units (rounded up, as upstream does)
-// and the format its canonical form keeps.
-struct Quantity {
-  enum Format { kDecimalSI, kBinarySI, kDecimalExponent };
-  Int128 nanos = 0;
-  Format format = kDecimalSI;
+using api::Quantity;
 
-  int Sign() const { return nanos > 0 ? 1 : (nanos < 0 ? -1 : 0); }
-  int Cmp(const Quantity& o) const { return nanos < o.nanos ? -1 : (nanos > o.nanos ? 1 : 0); }
-  bool IsInteger() const { return nanos % 1000000000 == 0; }
-  std::string String() const;
-};
-
-constexpr Int128 kNano = 1000000000;
-constexpr Int128 kQuantityMax = static_cast<Int128>(1) << 100;
-
-std::string I128String(Int128 v) {
-  if (v == 0) return "0";
-  std::string s;
-  bool neg = v < 0;
-  if (neg) v = -v;
-  while (v > 0) {
-    s.push_back(static_cast<char>('0' + static_cast<int>(v % 10)));
-    v /= 10;
-  }
-  if (neg) s.push_back('-');
-  std::reverse(s.begin(), s.end());
-  return s;
-}
-
-// CanonicalizeBytes: binary suffixes for exact multiples of 1024 of at
-// least 1024, otherwise the largest SI suffix (or exponent) keeping an integer.
-std::string Quantity::String() const {
-  if (nanos == 0) return "0";
-  std::string sign = nanos < 0 ? "-" : "";
-  Int128 m = nanos < 0 ? -nanos : nanos;
-  if (format == kBinarySI && m >= 1024 * kNano && m % kNano == 0) {
-    static const char* const kBin[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
-    Int128 v = m / kNano;
-    int k = 0;
-    while (k < 6 && v % 1024 == 0) {
-      v /= 1024;
-      ++k;
-    }
-    return sign + I128String(v) + kBin[k];
-  }
-  int e = -9;
-  while (m % 10 == 0) {
-    m /= 10;
-    ++e;
-  }
-  for (int r = ((e % 3) + 3) % 3; r > 0; --r) {
-    m *= 10;
-    --e;
-  }
-  std::string suffix;
-  if (format == kDecimalExponent) {
-    if (e != 0) suffix = "e" + std::to_string(e);
-  } else {
-    static const std::map<int, std::string> kSI = {{-9, "n"}, {-6, "u"}, {-3, "m"}, {0, ""},   {3, "k"},
-                                                   {6, "M"},  {9, "G"},  {12, "T"}, {15, "P"}, {18, "E"}};
-    auto it = kSI.find(e);
-    suffix = it != kSI.end() ? it->second : "e" + std::to_string(e);
-  }
-  return sign + I128String(m) + suffix;
-}
-
-std::optional<Quantity> ParseQuantity(std::string_view s) {
-  size_t i = 0;
-  bool neg = false;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
-  std::string digits;
-  int frac = -1;
-  for (; i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.'); ++i) {
-    if (s[i] == '.') {
-      if (frac >= 0) return std::nullopt;
-      frac = 0;
-      continue;
-    }
-    digits.push_back(s[i]);
-    if (frac >= 0) ++frac;
-  }
-  if (digits.empty()) return std::nullopt;
-  std::string_view suffix = s.substr(i);
-  static const std::map<std::string_view, int> kDec = {{"n", -9}, {"u", -6}, {"m", -3}, {"", 0},   {"k", 3},
-                                                       {"M", 6},  {"G", 9},  {"T", 12}, {"P", 15}, {"E", 18}};
-  static const std::map<std::string_view, int> kBin = {{"Ki", 10}, {"Mi", 20}, {"Gi", 30},
-                                                       {"Ti", 40}, {"Pi", 50}, {"Ei", 60}};
-  Quantity q;
-  int dec = 0;
-  int bin = 0;
-  if (auto it = kDec.find(suffix); it != kDec.end()) {
-    dec = it->second;
-  } else if (auto jt = kBin.find(suffix); jt != kBin.end()) {
-    q.format = Quantity::kBinarySI;
-    bin = jt->second;
-  } else if (suffix.size() > 1 && (suffix[0] == 'e' || suffix[0] == 'E')) {
-    std::string exp(suffix.substr(1));
-    size_t start = (exp[0] == '+' || exp[0] == '-') ? 1 : 0;
-    if (start >= exp.size() || exp.size() > 6) return std::nullopt;
-    for (size_t j = start; j < exp.size(); ++j) {
-      if (!std::isdigit(static_cast<unsigned char>(exp[j]))) return std::nullopt;
-    }
-    dec = std::stoi(exp);
-    q.format = Quantity::kDecimalExponent;
-  } else {
-    return std::nullopt;
-  }
-  digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size()));
-  // Values beyond any real use saturate instead of overflowing.
-  Int128 v = 0;
-  for (char c : digits) v = std::min(v * 10 + (c - '0'), kQuantityMax);
-  if (v != 0 && bin > 0) v = v > (kQuantityMax >> bin) ? kQuantityMax : v << bin;
-  int d = 9 + dec - std::max(frac, 0);
-  for (; d > 0 && v != 0; --d) v = std::min(v * 10, kQuantityMax);
-  for (; d < 0; ++d) v = v / 10 + (v % 10 != 0 ? 1 : 0);  // round up, like upstream
-  q.nanos = neg ? -v : v;
-  return q;
+// The quantity in `text`, or nullopt if malformed.
+std::optional<Quantity> ParseQuantity(std::string_view text) {
+  auto q = Quantity::Parse(text);
+  if (!q.ok()) return std::nullopt;
+  return *q;
 }
 
 // A quantity field; an unparsable one is reported (upstream rejects it while
@@ -810,9 +699,9 @@ void ValidateResources(const bj::object* res, const std::string& path, Errs& err
     CheckResourceQuantity(errs, p, r, *q);
     if (auto it = limits.find(r); it != limits.end()) {
       // Requests of non-overcommittable resources must equal their limits.
-      if (q->Cmp(it->second) != 0 && !IsOvercommitAllowed(r)) {
+      if (*q != it->second && !IsOvercommitAllowed(r)) {
         errs.push_back(InvalidStr(req_path, q->String(), "must be equal to " + r + " limit of " + it->second.String()));
-      } else if (q->Cmp(it->second) > 0) {
+      } else if (*q > it->second) {
         errs.push_back(InvalidStr(req_path, q->String(),
                                   "must be less than or equal to " + r + " limit of " + it->second.String()));
       }
@@ -3268,27 +3157,27 @@ void ValidateLimitRange(const bj::object& lr, const bj::object*, Errs& errs) {
       auto fail = [&](const char* f, const Quantity& v, const std::string& msg) {
         errs.push_back(InvalidStr(Key(Child(p, f), k), v.String(), msg));
       };
-      if (min && max && min->Cmp(*max) > 0)
+      if (min && max && *min > *max)
         fail("min", *min, "min value " + min->String() + " is greater than max value " + max->String());
-      if (req && min && min->Cmp(*req) > 0) {
+      if (req && min && *min > *req) {
         fail("defaultRequest", *req,
              "min value " + min->String() + " is greater than default request value " + req->String());
       }
-      if (req && max && req->Cmp(*max) > 0) {
+      if (req && max && *req > *max) {
         fail("defaultRequest", *req,
              "default request value " + req->String() + " is greater than max value " + max->String());
       }
-      if (req && def && req->Cmp(*def) > 0) {
+      if (req && def && *req > *def) {
         fail("defaultRequest", *req,
              "default request value " + req->String() + " is greater than default limit value " + def->String());
       }
-      if (def && min && min->Cmp(*def) > 0)
+      if (def && min && *min > *def)
         fail("default", *min, "min value " + min->String() + " is greater than default value " + def->String());
-      if (def && max && def->Cmp(*max) > 0)
+      if (def && max && *def > *max)
         fail("default", *max, "default value " + def->String() + " is greater than max value " + max->String());
-      if (ratio && ratio->nanos < kNano)
+      if (ratio && *ratio < Quantity::FromInt(1))
         fail("maxLimitRequestRatio", *ratio, "ratio " + ratio->String() + " is less than 1");
-      if (!IsOvercommitAllowed(k) && def && req && def->Cmp(*req) != 0) {
+      if (!IsOvercommitAllowed(k) && def && req && *def != *req) {
         fail("defaultRequest", *req,
              "default value " + def->String() + " must equal to defaultRequest value " + req->String() + " in " + k);
       }
@@ -3455,7 +3344,7 @@ void ValidatePersistentVolumeClaim(const bj::object& pvc, const bj::object* old,
   Errs ignored;
   auto size = QuantityAt(storage, "", ignored);
   auto old_size = QuantityAt(Get(Obj(Obj(ospec, "resources"), "requests"), "storage"), "", ignored);
-  if (size && old_size && size->Cmp(*old_size) < 0) {
+  if (size && old_size && *size < *old_size) {
     errs.push_back(Forbidden("spec.resources.requests.storage", "field can not be less than previous value"));
   }
 }
