@@ -31,7 +31,7 @@ constexpr Role kRoles[] = {
     {"agent", "join a node (kubelet, proxy, network agent) to an existing cluster", nullptr},
     {"apiserver", "the API server alone", kubepp::cmd::RunApiServer},
     {"scheduler", "the scheduler alone", nullptr},
-    {"controller-manager", "the controllers alone", nullptr},
+    {"controller-manager", "the controllers alone", kubepp::cmd::RunControllerManager},
     {"kubelet", "the kubelet alone", nullptr},
     {"proxy", "the service proxy alone", nullptr},
     {"kubectl", "the command line client", nullptr},

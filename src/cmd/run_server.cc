@@ -1,6 +1,8 @@
 // `kubepp server` and `kubepp apiserver`: the API server on the embedded store
-// (or etcd). Later issues add the scheduler, controllers and a node agent to
-// `server`. Runs until SIGINT or SIGTERM.
+// (or etcd); `server` also runs the controller manager, a client of the API
+// over HTTPS like any other (later issues add the scheduler and a node
+// agent). `kubepp controller-manager` runs the controllers alone. Runs until
+// SIGINT or SIGTERM.
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +10,8 @@
 #include <vector>
 
 #include "apiserver/apiserver.h"
+#include "client/rest.h"
+#include "controllers/manager.h"
 #include "cmd/roles.h"
 #include "common/log.h"
 
@@ -74,9 +78,24 @@ int Serve(int argc, char** argv, bool full_server) {
   if (full_server && !no_agent) {
     logger.Info("the node agent is not implemented yet; running without one");
   }
+  std::unique_ptr<client::RestClient> self_client;
+  std::unique_ptr<controllers::ControllerManager> manager;
+  if (full_server) {
+    // The controllers talk to this server through its API, as the admin.
+    auto cfg = client::LoadKubeconfig((*server)->kubeconfig_path());
+    if (!cfg.ok()) {
+      logger.Error("cannot read our own kubeconfig", {{"err", cfg.status().ToString()}});
+      return 1;
+    }
+    cfg->user_agent = "kube-controller-manager";
+    self_client = std::make_unique<client::RestClient>(*cfg);
+    manager = std::make_unique<controllers::ControllerManager>(self_client.get(), controllers::ManagerOptions{});
+    manager->Start();
+  }
   int sig = 0;
   sigwait(&set, &sig);
   logger.Info("shutting down", {{"signal", sig}});
+  if (manager) manager->Stop();
   (*server)->Stop();
   return 0;
 }
@@ -84,6 +103,38 @@ int Serve(int argc, char** argv, bool full_server) {
 }  // namespace
 
 int RunServer(int argc, char** argv) { return Serve(argc, argv, true); }
+
+int RunControllerManager(int argc, char** argv) {
+  CLI::App app{"Run the controllers against a cluster's API server."};
+  app.name(argv[0]);
+  std::string kubeconfig;
+  bool leader_elect = true;
+  int verbosity = 0;
+  app.add_option("--kubeconfig", kubeconfig, "Kubeconfig of the cluster")->required();
+  app.add_option("--leader-elect", leader_elect, "Run only while holding the kube-controller-manager lease")
+      ->capture_default_str();
+  app.add_option("-v,--v", verbosity, "Log verbosity");
+  CLI11_PARSE(app, argc, argv);
+  log::SetVerbosity(verbosity);
+  log::Logger logger("controller-manager");
+  sigset_t set = BlockShutdownSignals();
+  auto cfg = client::LoadKubeconfig(kubeconfig);
+  if (!cfg.ok()) {
+    logger.Error("cannot load the kubeconfig", {{"err", cfg.status().ToString()}});
+    return 1;
+  }
+  cfg->user_agent = "kube-controller-manager";
+  client::RestClient client(*cfg);
+  controllers::ManagerOptions mo;
+  mo.leader_elect = leader_elect;
+  controllers::ControllerManager manager(&client, mo);
+  manager.Start();
+  int sig = 0;
+  sigwait(&set, &sig);
+  logger.Info("shutting down", {{"signal", sig}});
+  manager.Stop();
+  return 0;
+}
 int RunApiServer(int argc, char** argv) { return Serve(argc, argv, false); }
 
 }  // namespace kubepp::cmd

@@ -146,9 +146,10 @@ class BadInputTest(unittest.TestCase):
         st, data, _ = self.s.request("GET", "/openid/v1/jwks")
         self.assertEqual(json.loads(data)["keys"][0]["crv"], "P-256")
         # A token from TokenRequest authenticates as its service account.
-        st, data, _ = self.s.request("POST", "/api/v1/namespaces/default/serviceaccounts/default/token",
+        st, data, _ = self.s.request("POST", "/api/v1/namespaces/default/serviceaccounts/nobody/token",
                                      {"spec": {"expirationSeconds": 600}})
-        self.assertEqual(st, 404)  # no service account controller yet: create it
+        self.assertEqual(st, 404)
+        # The serviceaccount controller makes `default`; make sure it is there.
         self.s.request("POST", "/api/v1/namespaces/default/serviceaccounts", {"metadata": {"name": "default"}})
         st, data, _ = self.s.request("POST", "/api/v1/namespaces/default/serviceaccounts/default/token",
                                      {"spec": {"expirationSeconds": 600}})

@@ -119,3 +119,21 @@ class Server:
             return status, json.loads(data)
         except ValueError:
             return status, data.decode(errors="replace")
+
+
+class KubectlAssertions:
+    """Assertion helpers for unittest.TestCase classes with a Server in `self.s`."""
+
+    def ok(self, *args, **kw):
+        p = self.s.kubectl(*args, **kw)
+        self.assertEqual(p.returncode, 0, "kubectl %s: %s%s" % (" ".join(args), p.stdout, p.stderr))
+        return p.stdout
+
+    def wait_for(self, fn, timeout=20, what=""):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            v = fn()
+            if v:
+                return v
+            time.sleep(0.1)
+        self.fail("timed out waiting for " + what)

@@ -9,10 +9,10 @@ import subprocess
 import time
 import unittest
 
-from kubepp_cluster import KUBEPP, Server
+from kubepp_cluster import KUBEPP, KubectlAssertions, Server
 
 
-class SimTest(unittest.TestCase):
+class SimTest(KubectlAssertions, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.s = Server()
@@ -26,20 +26,6 @@ class SimTest(unittest.TestCase):
         cls.sim.wait(10)
         cls.sim_log.close()
         cls.s.close()
-
-    def ok(self, *args, **kw):
-        p = self.s.kubectl(*args, **kw)
-        self.assertEqual(p.returncode, 0, "kubectl %s: %s%s" % (" ".join(args), p.stdout, p.stderr))
-        return p.stdout
-
-    def wait_for(self, fn, timeout=20, what=""):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            v = fn()
-            if v:
-                return v
-            time.sleep(0.1)
-        self.fail("timed out waiting for " + what)
 
     def test_nodes_register_ready_with_leases(self):
         def ready():

@@ -1,0 +1,112 @@
+#include "controllers/manager.h"
+
+#include <unistd.h>
+
+#include "api/object.h"
+#include "common/log.h"
+#include "controllers/serviceaccount/serviceaccount_controller.h"
+
+namespace kubepp::controllers {
+namespace {
+
+const log::Logger& Log() {
+  static const log::Logger l("controller-manager");
+  return l;
+}
+
+}  // namespace
+
+client::Informer* InformerFactory::For(const std::string& group, const std::string& version,
+                                       const std::string& resource) {
+  auto& slot = informers_[{group, version, resource}];
+  if (!slot) {
+    client::InformerOptions o;
+    o.group = group;
+    o.version = version;
+    o.resource = resource;
+    slot = std::make_unique<client::Informer>(client_, o);
+  }
+  return slot.get();
+}
+
+void InformerFactory::Start() {
+  for (auto& [k, inf] : informers_) inf->Start();
+}
+
+void InformerFactory::Stop() {
+  for (auto& [k, inf] : informers_) inf->Stop();
+}
+
+bool InformerFactory::WaitForSync(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (auto& [k, inf] : informers_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !inf->WaitForSync(left)) return false;
+  }
+  return true;
+}
+
+ControllerManager::ControllerManager(client::RestClient* client, ManagerOptions options)
+    : client_(client), options_(std::move(options)), controllers_(NewDefaultControllers(client)) {
+  if (options_.identity.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    options_.identity = std::string(host) + "_" + api::NewUid();
+  }
+}
+
+ControllerManager::~ControllerManager() { Stop(); }
+
+void ControllerManager::Start() {
+  if (!options_.leader_elect) {
+    StartControllers();
+    return;
+  }
+  client::LeaderElectionConfig le;
+  le.lease_name = "kube-controller-manager";
+  le.identity = options_.identity;
+  le.on_started_leading = [this] { StartControllers(); };
+  le.on_stopped_leading = [this] { StopControllers(); };
+  elector_ = std::make_unique<client::LeaderElector>(client_, le);
+  elector_->Start();
+}
+
+void ControllerManager::StartControllers() {
+  if (running_.exchange(true)) return;
+  // Fresh informers and controllers each time leadership is won: a manager
+  // that lost the lease must not act on what it saw before.
+  informers_ = std::make_unique<InformerFactory>(client_);
+  for (auto& c : controllers_) c->Init(informers_.get());
+  informers_->Start();
+  for (auto& c : controllers_) {
+    c->Run();
+    Log().V(1, "started controller", {{"controller", c->Name()}});
+  }
+  leading_.store(true);
+  Log().Info("controllers started", {{"identity", options_.identity}, {"count", std::to_string(controllers_.size())}});
+}
+
+void ControllerManager::StopControllers() {
+  if (!running_.exchange(false)) return;
+  leading_.store(false);
+  if (informers_) informers_->Stop();
+  for (auto& c : controllers_) c->Stop();
+  // Controllers hold per-run state (queues): make new ones for a next term.
+  controllers_ = NewDefaultControllers(client_);
+}
+
+void ControllerManager::Stop() {
+  if (elector_) {
+    elector_->Stop();  // runs on_stopped_leading if leading
+    elector_.reset();
+  }
+  StopControllers();
+}
+
+std::vector<std::unique_ptr<Controller>> NewDefaultControllers(client::RestClient* client) {
+  std::vector<std::unique_ptr<Controller>> out;
+  out.push_back(std::make_unique<ServiceAccountController>(client));
+  return out;
+}
+
+}  // namespace kubepp::controllers

@@ -1,0 +1,78 @@
+// The controller manager: controllers as informer + work queue + reconcile
+// (STYLE.md), sharing one informer per resource, run only while this process
+// holds the kube-system/kube-controller-manager lease (several managers may
+// run; one works). Every controller is a client of the API and only of it.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "client/informer.h"
+#include "client/leader_election.h"
+#include "client/rest.h"
+
+namespace kubepp::controllers {
+
+// One informer per resource, shared by the controllers that watch it.
+class InformerFactory {
+ public:
+  explicit InformerFactory(client::RestClient* client) : client_(client) {}
+  // REQUIRES: before Start.
+  client::Informer* For(const std::string& group, const std::string& version, const std::string& resource);
+  void Start();
+  void Stop();
+  bool WaitForSync(std::chrono::milliseconds timeout);
+
+ private:
+  client::RestClient* client_;
+  std::map<std::tuple<std::string, std::string, std::string>, std::unique_ptr<client::Informer>> informers_;
+};
+
+// A controller: registers its informers and handlers, then runs workers.
+class Controller {
+ public:
+  virtual ~Controller() = default;
+  virtual std::string Name() const = 0;
+  // Called once, before the informers start.
+  virtual void Init(InformerFactory* informers) = 0;
+  // Starts workers; Stop drains them.
+  virtual void Run() = 0;
+  virtual void Stop() = 0;
+};
+
+struct ManagerOptions {
+  std::string identity;  // default: hostname + random suffix
+  bool leader_elect = true;
+};
+
+class ControllerManager {
+ public:
+  // Runs NewDefaultControllers().
+  ControllerManager(client::RestClient* client, ManagerOptions options);
+  ~ControllerManager();
+  void Start();
+  void Stop();
+  bool leading() const { return leading_.load(); }
+
+ private:
+  void StartControllers();
+  void StopControllers();
+
+  client::RestClient* client_;
+  ManagerOptions options_;
+  std::vector<std::unique_ptr<Controller>> controllers_;
+  std::unique_ptr<InformerFactory> informers_;
+  std::unique_ptr<client::LeaderElector> elector_;
+  std::atomic<bool> leading_{false};
+  std::atomic<bool> running_{false};
+};
+
+// Every controller kubepp has, in start order.
+std::vector<std::unique_ptr<Controller>> NewDefaultControllers(client::RestClient* client);
+
+}  // namespace kubepp::controllers
