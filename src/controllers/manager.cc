@@ -1,9 +1,11 @@
 #include "controllers/manager.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include "api/object.h"
 #include "common/log.h"
+#include "controllers/namespace/namespace_controller.h"
 #include "controllers/serviceaccount/serviceaccount_controller.h"
 
 namespace kubepp::controllers {
@@ -44,6 +46,36 @@ bool InformerFactory::WaitForSync(std::chrono::milliseconds timeout) {
     if (left.count() <= 0 || !inf->WaitForSync(left)) return false;
   }
   return true;
+}
+
+QueueController::QueueController(std::string name, int workers)
+    : name_(std::move(name)), worker_count_(workers), queue_(std::make_unique<client::WorkQueue>(name_)) {}
+
+void QueueController::Run() {
+  for (int i = 0; i < worker_count_; ++i) {
+    workers_.emplace_back([this] {
+      while (auto key = queue_->Get()) {
+        Status st = Reconcile(*key);
+        if (st.ok()) {
+          queue_->Forget(*key);
+        } else {
+          Log().V(1, "reconcile failed", {{"controller", name_}, {"key", *key}, {"err", st.ToString()}});
+          queue_->AddRateLimited(*key);
+        }
+        queue_->Done(*key);
+      }
+    });
+    std::string tname = ("ctl-" + name_).substr(0, 15);
+    pthread_setname_np(workers_.back().native_handle(), tname.c_str());
+  }
+}
+
+void QueueController::Stop() {
+  queue_->ShutDown();
+  for (auto& t : workers_) {
+    if (t.joinable()) t.join();
+  }
+  workers_.clear();
 }
 
 ControllerManager::ControllerManager(client::RestClient* client, ManagerOptions options)
@@ -105,6 +137,7 @@ void ControllerManager::Stop() {
 
 std::vector<std::unique_ptr<Controller>> NewDefaultControllers(client::RestClient* client) {
   std::vector<std::unique_ptr<Controller>> out;
+  out.push_back(std::make_unique<NamespaceController>(client));
   out.push_back(std::make_unique<ServiceAccountController>(client));
   return out;
 }

@@ -15,6 +15,7 @@
 #include "client/informer.h"
 #include "client/leader_election.h"
 #include "client/rest.h"
+#include "client/workqueue.h"
 
 namespace kubepp::controllers {
 
@@ -43,6 +44,27 @@ class Controller {
   // Starts workers; Stop drains them.
   virtual void Run() = 0;
   virtual void Stop() = 0;
+};
+
+// The informer + work queue + reconcile pattern: handlers enqueue keys;
+// `workers` threads take them and call Reconcile, retrying failures with the
+// queue's rate-limited backoff and forgetting a key's backoff on success.
+class QueueController : public Controller {
+ public:
+  QueueController(std::string name, int workers);
+  std::string Name() const override { return name_; }
+  void Run() override;
+  void Stop() override;
+
+ protected:
+  virtual Status Reconcile(const std::string& key) = 0;
+  client::WorkQueue& queue() { return *queue_; }
+
+ private:
+  std::string name_;
+  int worker_count_;
+  std::unique_ptr<client::WorkQueue> queue_;
+  std::vector<std::thread> workers_;
 };
 
 struct ManagerOptions {

@@ -365,10 +365,30 @@ class KubectlTest(unittest.TestCase):
         self.assertIn('pods "nginx" not found', p.stderr)
         p = self.k("delete", "namespace", "default")
         self.assertIn('namespaces "default" is forbidden: this namespace may not be deleted', p.stderr)
+        # An object with a finalizer holds the namespace in Terminating.
+        self.ok("create", "configmap", "held", "-n", ns, "--from-literal=x=y")
+        self.ok("patch", "configmap", "held", "-n", ns, "--type=merge", "-p",
+                '{"metadata":{"finalizers":["example.com/hold"]}}')
         self.ok("delete", "namespace", ns, "--wait=false")
         self.assertRegex(self.ok("get", "ns", ns), ns + r"\s+Terminating")
         p = self.k("create", "configmap", "late", "-n", ns, "--from-literal=a=b")
         self.assertIn("because it is being terminated", p.stderr)
+        # The namespace controller emptied the rest and waits for the finalizer.
+        deadline = time.time() + 20
+        while time.time() < deadline and self.ok("get", "cm", "-n", ns, "-o", "name").split() != ["configmap/held"]:
+            time.sleep(0.2)
+        self.assertEqual(self.ok("get", "cm", "-n", ns, "-o", "name").split(), ["configmap/held"])
+        self.ok("patch", "configmap", "held", "-n", ns, "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
+        self.ok("wait", "--for=delete", "namespace/" + ns, "--timeout=30s")
+
+    def test_namespace_deletion_empties_and_removes_it(self):
+        ns = self.ns("doomed")
+        self.ok("create", "deployment", "web", "-n", ns, "--image=nginx:1.25")
+        self.ok("create", "-n", ns, "-f", self.file("pod-doomed.yaml", POD))
+        self.ok("create", "secret", "generic", "s", "-n", ns, "--from-literal=a=b")
+        self.assertIn('namespace "doomed" deleted', self.ok("delete", "namespace", ns, "--timeout=60s"))
+        self.assertNotEqual(self.k("get", "ns", ns).returncode, 0)
+        self.assertEqual(self.ok("get", "deployments,pods,secrets", "-n", ns, "-o", "name").strip(), "")
 
 
 if __name__ == "__main__":

@@ -3,31 +3,22 @@
 // pkg/controller/serviceaccount/serviceaccounts_controller.go).
 #pragma once
 
-#include <memory>
-#include <thread>
-#include <vector>
-
-#include "client/workqueue.h"
 #include "controllers/manager.h"
 
 namespace kubepp::controllers {
 
-class ServiceAccountController : public Controller {
+class ServiceAccountController : public QueueController {
  public:
-  explicit ServiceAccountController(client::RestClient* client) : client_(client) {}
-  std::string Name() const override { return "serviceaccount"; }
+  explicit ServiceAccountController(client::RestClient* client) : QueueController("serviceaccount", 2), client_(client) {}
   void Init(InformerFactory* informers) override;
-  void Run() override;
-  void Stop() override;
 
  private:
-  Status Reconcile(const std::string& ns);
+  // The key is a namespace name.
+  Status Reconcile(const std::string& ns) override;
 
   client::RestClient* client_;
   client::Informer* namespaces_ = nullptr;
   client::Informer* accounts_ = nullptr;
-  std::unique_ptr<client::WorkQueue> queue_ = std::make_unique<client::WorkQueue>("serviceaccount");
-  std::vector<std::thread> workers_;
 };
 
 }  // namespace kubepp::controllers
