@@ -89,7 +89,9 @@ int Serve(int argc, char** argv, bool full_server) {
     }
     cfg->user_agent = "kube-controller-manager";
     self_client = std::make_unique<client::RestClient>(*cfg);
-    manager = std::make_unique<controllers::ControllerManager>(self_client.get(), controllers::ManagerOptions{});
+    controllers::ManagerOptions mo;
+    mo.cluster_cidr = cluster_cidr;
+    manager = std::make_unique<controllers::ControllerManager>(self_client.get(), mo);
     manager->Start();
   }
   int sig = 0;
@@ -113,6 +115,8 @@ int RunControllerManager(int argc, char** argv) {
   app.add_option("--kubeconfig", kubeconfig, "Kubeconfig of the cluster")->required();
   app.add_option("--leader-elect", leader_elect, "Run only while holding the kube-controller-manager lease")
       ->capture_default_str();
+  std::string cluster_cidr = "10.42.0.0/16";
+  app.add_option("--cluster-cidr", cluster_cidr, "Range of pod IPs; nodes get a /24 of it")->capture_default_str();
   app.add_option("-v,--v", verbosity, "Log verbosity");
   CLI11_PARSE(app, argc, argv);
   log::SetVerbosity(verbosity);
@@ -127,6 +131,7 @@ int RunControllerManager(int argc, char** argv) {
   client::RestClient client(*cfg);
   controllers::ManagerOptions mo;
   mo.leader_elect = leader_elect;
+  mo.cluster_cidr = cluster_cidr;
   controllers::ControllerManager manager(&client, mo);
   manager.Start();
   int sig = 0;

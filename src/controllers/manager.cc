@@ -6,6 +6,7 @@
 #include "api/object.h"
 #include "common/log.h"
 #include "controllers/namespace/namespace_controller.h"
+#include "controllers/nodeipam/nodeipam_controller.h"
 #include "controllers/serviceaccount/serviceaccount_controller.h"
 
 namespace kubepp::controllers {
@@ -79,7 +80,7 @@ void QueueController::Stop() {
 }
 
 ControllerManager::ControllerManager(client::RestClient* client, ManagerOptions options)
-    : client_(client), options_(std::move(options)), controllers_(NewDefaultControllers(client)) {
+    : client_(client), options_(std::move(options)), controllers_(NewDefaultControllers(client, options_)) {
   if (options_.identity.empty()) {
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
@@ -124,7 +125,7 @@ void ControllerManager::StopControllers() {
   if (informers_) informers_->Stop();
   for (auto& c : controllers_) c->Stop();
   // Controllers hold per-run state (queues): make new ones for a next term.
-  controllers_ = NewDefaultControllers(client_);
+  controllers_ = NewDefaultControllers(client_, options_);
 }
 
 void ControllerManager::Stop() {
@@ -135,8 +136,9 @@ void ControllerManager::Stop() {
   StopControllers();
 }
 
-std::vector<std::unique_ptr<Controller>> NewDefaultControllers(client::RestClient* client) {
+std::vector<std::unique_ptr<Controller>> NewDefaultControllers(client::RestClient* client, const ManagerOptions& options) {
   std::vector<std::unique_ptr<Controller>> out;
+  out.push_back(std::make_unique<NodeIpamController>(client, options.cluster_cidr));
   out.push_back(std::make_unique<NamespaceController>(client));
   out.push_back(std::make_unique<ServiceAccountController>(client));
   return out;

@@ -70,6 +70,7 @@ class QueueController : public Controller {
 struct ManagerOptions {
   std::string identity;  // default: hostname + random suffix
   bool leader_elect = true;
+  std::string cluster_cidr = "10.42.0.0/16";  // pod CIDRs of nodes are carved from it
 };
 
 class ControllerManager {
@@ -95,6 +96,6 @@ class ControllerManager {
 };
 
 // Every controller kubepp has, in start order.
-std::vector<std::unique_ptr<Controller>> NewDefaultControllers(client::RestClient* client);
+std::vector<std::unique_ptr<Controller>> NewDefaultControllers(client::RestClient* client, const ManagerOptions& options);
 
 }  // namespace kubepp::controllers

@@ -1,8 +1,9 @@
 """The controllers inside `kubepp server`, seen through upstream kubectl: the
-controller manager holds its lease, and the serviceaccount controller gives
-every namespace a `default` service account (so `kubectl create token default`
-works out of the box), creating it again when deleted. A second manager
-(`kubepp controller-manager`) waits for the lease."""
+controller manager holds its lease; the serviceaccount controller gives every
+namespace a `default` service account (so `kubectl create token default`
+works out of the box), creating it again when deleted; node IPAM gives every
+node a pod CIDR. A second manager (`kubepp controller-manager`) waits for the
+lease. Namespace deletion is in kubectl_test."""
 import json
 import os
 import signal
@@ -35,6 +36,25 @@ class ControllersTest(KubectlAssertions, unittest.TestCase):
         self.ok("delete", "sa", "default", "-n", "team-a")
         self.wait_for(lambda: (lambda p: p.returncode == 0 and json.loads(p.stdout)["metadata"]["uid"] != uid)(
             self.s.kubectl("get", "sa", "default", "-n", "team-a", "-o", "json")), what="sa default recreated")
+
+    def test_nodes_get_pod_cidrs(self):
+        def node(name, cidr=None):
+            spec = {"podCIDR": cidr, "podCIDRs": [cidr]} if cidr else {}
+            return json.dumps({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}, "spec": spec})
+        self.ok("create", "-f", "-", input=node("preset", "10.42.0.0/24"))
+        self.ok("create", "-f", "-", input=node("n1"))
+        self.ok("create", "-f", "-", input=node("n2"))
+
+        def cidrs():
+            out = self.ok("get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.spec.podCIDR} {end}")
+            got = dict(kv.split("=", 1) for kv in out.split())
+            return got if all(got.get(n) for n in ("preset", "n1", "n2")) else None
+        got = self.wait_for(cidrs, what="pod CIDRs")
+        self.assertEqual(got["preset"], "10.42.0.0/24")
+        self.assertEqual(sorted([got["n1"], got["n2"]]), ["10.42.1.0/24", "10.42.2.0/24"])
+        spec = json.loads(self.ok("get", "node", "n1", "-o", "json"))["spec"]
+        self.assertEqual(spec["podCIDRs"], [spec["podCIDR"]])
+        self.ok("delete", "node", "n1", "n2", "preset")
 
     def test_leader_lease_and_a_standby_manager(self):
         lease = json.loads(self.wait_for(
