@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "api/object.h"
 #include "apiserver/ssl_ptr.h"
 #include "common/base64.h"
 #include "common/file.h"
@@ -54,25 +55,6 @@ std::vector<std::string_view> SplitDots(std::string_view s) {
     out.push_back(s.substr(start, dot - start));
     start = dot + 1;
   }
-}
-
-std::string StrOf(const bj::object& o, std::string_view k) {
-  auto it = o.find(k);
-  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
-}
-
-std::optional<int64_t> IntOf(const bj::object& o, std::string_view k) {
-  auto it = o.find(k);
-  if (it == o.end()) return std::nullopt;
-  if (it->value().is_int64()) return it->value().get_int64();
-  if (it->value().is_uint64()) return static_cast<int64_t>(it->value().get_uint64());
-  if (it->value().is_double()) return static_cast<int64_t>(it->value().get_double());
-  return std::nullopt;
-}
-
-const bj::object* ObjOf(const bj::object& o, std::string_view k) {
-  auto it = o.find(k);
-  return it != o.end() && it->value().is_object() ? &it->value().get_object() : nullptr;
 }
 
 }  // namespace
@@ -167,7 +149,7 @@ Result<TokenClaims> ServiceAccountTokens::Verify(std::string_view token, const s
   if (!header_raw.ok() || !claims_raw.ok() || !sig_raw.ok()) return Invalid("malformed encoding");
   auto header = json::Parse(*header_raw);
   if (!header.ok() || !header->is_object()) return Invalid("malformed header");
-  if (StrOf(header->get_object(), "alg") != "ES256") return Invalid("unsupported signing algorithm");
+  if (std::string(api::StrAt(header->get_object(), {"alg"})) != "ES256") return Invalid("unsupported signing algorithm");
   if (sig_raw->size() != 2 * kCoord) return Invalid("malformed signature");
   // Back to DER for OpenSSL.
   EcSig sig(ECDSA_SIG_new());
@@ -192,11 +174,11 @@ Result<TokenClaims> ServiceAccountTokens::Verify(std::string_view token, const s
   auto claims_v = json::Parse(*claims_raw);
   if (!claims_v.ok() || !claims_v->is_object()) return Invalid("malformed claims");
   const bj::object& cl = claims_v->get_object();
-  if (StrOf(cl, "iss") != issuer_) return Invalid("unknown issuer");
+  if (std::string(api::StrAt(cl, {"iss"})) != issuer_) return Invalid("unknown issuer");
   TokenClaims c;
-  c.issued_at = IntOf(cl, "iat").value_or(0);
-  c.expires_at = IntOf(cl, "exp").value_or(0);
-  int64_t nbf = IntOf(cl, "nbf").value_or(c.issued_at);
+  c.issued_at = api::IntAt(cl, {"iat"}).value_or(0);
+  c.expires_at = api::IntAt(cl, {"exp"}).value_or(0);
+  int64_t nbf = api::IntAt(cl, {"nbf"}).value_or(c.issued_at);
   // Upstream allows a minute of clock skew either way.
   if (c.expires_at == 0 || now > c.expires_at + 60) return Invalid("token has expired");
   if (now + 60 < nbf) return Invalid("token is not valid yet");
@@ -213,32 +195,32 @@ Result<TokenClaims> ServiceAccountTokens::Verify(std::string_view token, const s
     if (std::find(audiences.begin(), audiences.end(), a) != audiences.end()) aud_ok = true;
   }
   if (!aud_ok) return Invalid("token audiences are not accepted by this server");
-  c.jti = StrOf(cl, "jti");
-  const bj::object* k8s = ObjOf(cl, "kubernetes.io");
+  c.jti = std::string(api::StrAt(cl, {"jti"}));
+  const bj::object* k8s = api::ObjAt(cl, {"kubernetes.io"});
   if (k8s == nullptr) return Invalid("not a service account token");
-  c.ns = StrOf(*k8s, "namespace");
-  if (const bj::object* sa = ObjOf(*k8s, "serviceaccount")) {
-    c.sa_name = StrOf(*sa, "name");
-    c.sa_uid = StrOf(*sa, "uid");
+  c.ns = std::string(api::StrAt(*k8s, {"namespace"}));
+  if (const bj::object* sa = api::ObjAt(*k8s, {"serviceaccount"})) {
+    c.sa_name = std::string(api::StrAt(*sa, {"name"}));
+    c.sa_uid = std::string(api::StrAt(*sa, {"uid"}));
   }
-  if (c.ns.empty() || c.sa_name.empty() || StrOf(cl, "sub") != c.Subject()) return Invalid("not a service account token");
-  if (const bj::object* pod = ObjOf(*k8s, "pod")) {
+  if (c.ns.empty() || c.sa_name.empty() || std::string(api::StrAt(cl, {"sub"})) != c.Subject()) return Invalid("not a service account token");
+  if (const bj::object* pod = api::ObjAt(*k8s, {"pod"})) {
     c.bound_kind = "Pod";
-    c.bound_name = StrOf(*pod, "name");
-    c.bound_uid = StrOf(*pod, "uid");
-  } else if (const bj::object* secret = ObjOf(*k8s, "secret")) {
+    c.bound_name = std::string(api::StrAt(*pod, {"name"}));
+    c.bound_uid = std::string(api::StrAt(*pod, {"uid"}));
+  } else if (const bj::object* secret = api::ObjAt(*k8s, {"secret"})) {
     c.bound_kind = "Secret";
-    c.bound_name = StrOf(*secret, "name");
-    c.bound_uid = StrOf(*secret, "uid");
+    c.bound_name = std::string(api::StrAt(*secret, {"name"}));
+    c.bound_uid = std::string(api::StrAt(*secret, {"uid"}));
   }
-  if (const bj::object* node = ObjOf(*k8s, "node")) {
+  if (const bj::object* node = api::ObjAt(*k8s, {"node"})) {
     if (c.bound_kind.empty()) {
       c.bound_kind = "Node";
-      c.bound_name = StrOf(*node, "name");
-      c.bound_uid = StrOf(*node, "uid");
+      c.bound_name = std::string(api::StrAt(*node, {"name"}));
+      c.bound_uid = std::string(api::StrAt(*node, {"uid"}));
     } else {
-      c.node_name = StrOf(*node, "name");
-      c.node_uid = StrOf(*node, "uid");
+      c.node_name = std::string(api::StrAt(*node, {"name"}));
+      c.node_uid = std::string(api::StrAt(*node, {"uid"}));
     }
   }
   return c;

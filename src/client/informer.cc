@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "api/object.h"
 #include "common/log.h"
 
 namespace kubepp::client {
@@ -12,13 +13,6 @@ namespace {
 const log::Logger& Log() {
   static const log::Logger l("informer");
   return l;
-}
-
-std::string MetaStr(const bj::object& obj, std::string_view field) {
-  const bj::value* m = obj.if_contains("metadata");
-  if (m == nullptr || !m->is_object()) return {};
-  const bj::value* v = m->get_object().if_contains(field);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
 std::string QueryEscape(std::string_view s) {
@@ -39,14 +33,14 @@ std::string QueryEscape(std::string_view s) {
 }  // namespace
 
 std::string KeyOf(const bj::object& obj) {
-  std::string ns = MetaStr(obj, "namespace");
-  std::string name = MetaStr(obj, "name");
+  std::string ns = std::string(api::StrAt(obj, {"metadata", "namespace"}));
+  std::string name = std::string(api::StrAt(obj, {"metadata", "name"}));
   return ns.empty() ? name : ns + "/" + name;
 }
 
 Informer::Informer(RestClient* client, InformerOptions options) : client_(client), options_(std::move(options)) {
   index_funcs_["namespace"] = [](const bj::object& o) {
-    std::string ns = MetaStr(o, "namespace");
+    std::string ns = std::string(api::StrAt(o, {"metadata", "namespace"}));
     return ns.empty() ? std::vector<std::string>{} : std::vector<std::string>{ns};
   };
 }
@@ -210,8 +204,8 @@ Status Informer::ListAndReplace() {
         fresh[KeyOf(*obj)] = std::move(obj);
       }
     }
-    rv = MetaStr(lo, "resourceVersion");
-    cont = MetaStr(lo, "continue");
+    rv = std::string(api::StrAt(lo, {"metadata", "resourceVersion"}));
+    cont = std::string(api::StrAt(lo, {"metadata", "continue"}));
     if (cont.empty()) break;
   }
   // What disappeared while we were not watching.
@@ -225,7 +219,7 @@ Status Informer::ListAndReplace() {
   for (auto& [k, v] : gone) Remove(k, v);
   for (auto& [k, v] : fresh) {
     ObjectPtr cur = Get(k);
-    if (cur != nullptr && MetaStr(*cur, "resourceVersion") == MetaStr(*v, "resourceVersion")) continue;
+    if (cur != nullptr && std::string(api::StrAt(*cur, {"metadata", "resourceVersion"})) == std::string(api::StrAt(*v, {"metadata", "resourceVersion"}))) continue;
     Upsert(v);
   }
   {
@@ -248,7 +242,7 @@ Status Informer::WatchFrom() {
   return client_->Watch(
       path,
       [this](std::string_view type, bj::object& obj) {
-        std::string rv = MetaStr(obj, "resourceVersion");
+        std::string rv = std::string(api::StrAt(obj, {"metadata", "resourceVersion"}));
         if (type == "ADDED" || type == "MODIFIED") {
           Upsert(std::make_shared<bj::object>(std::move(obj)));
         } else if (type == "DELETED") {

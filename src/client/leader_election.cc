@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "api/object.h"
 #include "api/time.h"
 #include "common/log.h"
 
@@ -13,20 +14,6 @@ namespace {
 const log::Logger& Log() {
   static const log::Logger l("leaderelection");
   return l;
-}
-
-std::string StrAt(const bj::object& o, std::string_view a, std::string_view b) {
-  const bj::value* x = o.if_contains(a);
-  if (x == nullptr || !x->is_object()) return {};
-  const bj::value* y = x->get_object().if_contains(b);
-  return y != nullptr && y->is_string() ? std::string(y->get_string()) : std::string();
-}
-
-int64_t IntAt(const bj::object& o, std::string_view a, std::string_view b) {
-  const bj::value* x = o.if_contains(a);
-  if (x == nullptr || !x->is_object()) return 0;
-  const bj::value* y = x->get_object().if_contains(b);
-  return y != nullptr && y->is_int64() ? y->get_int64() : 0;
 }
 
 }  // namespace
@@ -87,9 +74,9 @@ bool LeaderElector::TryAcquireOrRenew() {
     return true;
   }
   bj::object& lease = cur->as_object();
-  std::string holder = StrAt(lease, "spec", "holderIdentity");
-  std::string record = holder + "@" + StrAt(lease, "spec", "renewTime");
-  int64_t held_for = IntAt(lease, "spec", "leaseDurationSeconds");
+  std::string holder = std::string(api::StrAt(lease, {"spec", "holderIdentity"}));
+  std::string record = holder + "@" + std::string(api::StrAt(lease, {"spec", "renewTime"}));
+  int64_t held_for = api::IntAt(lease, {"spec", "leaseDurationSeconds"}).value_or(0);
   bool expired;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -104,7 +91,7 @@ bool LeaderElector::TryAcquireOrRenew() {
   bj::object& spec = lease["spec"].as_object();
   if (holder != config_.identity) {
     spec["acquireTime"] = now;
-    spec["leaseTransitions"] = IntAt(lease, "spec", "leaseTransitions") + (holder.empty() ? 0 : 1);
+    spec["leaseTransitions"] = api::IntAt(lease, {"spec", "leaseTransitions"}).value_or(0) + (holder.empty() ? 0 : 1);
   }
   spec["holderIdentity"] = config_.identity;
   spec["leaseDurationSeconds"] = duration_s;
@@ -124,7 +111,7 @@ void LeaderElector::Release() {
   auto cur = client_->Get(path_);
   if (!cur.ok()) return;
   bj::object& lease = cur->as_object();
-  if (StrAt(lease, "spec", "holderIdentity") != config_.identity) return;
+  if (std::string(api::StrAt(lease, {"spec", "holderIdentity"})) != config_.identity) return;
   bj::object& spec = lease["spec"].as_object();
   // As client-go's release: no holder, a one-second duration.
   spec["holderIdentity"] = "";

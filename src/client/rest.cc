@@ -1,5 +1,6 @@
 #include "client/rest.h"
 
+#include "api/object.h"
 #include "api/yaml.h"
 #include "common/base64.h"
 #include "common/file.h"
@@ -20,10 +21,9 @@ const bj::object* FindNamed(const bj::value& root, std::string_view list, std::s
   return nullptr;
 }
 
+// A string member of an object that may be absent.
 std::string Str(const bj::object* o, std::string_view key) {
-  if (o == nullptr) return {};
-  const bj::value* v = o->if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+  return o == nullptr ? std::string() : std::string(api::StrAt(*o, {key}));
 }
 
 // Inline base64 data, or the file it names (relative to `dir`).
