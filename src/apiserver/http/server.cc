@@ -170,6 +170,10 @@ class Session : public std::enable_shared_from_this<Session<StreamT>> {
   void DoRead();
   void OnRead(beast::error_code ec, size_t);
   void SendSimple(int code, std::string_view reason, std::string_view message, bool close);
+  // Fills in the head of `res` and writes it; then reads the next request,
+  // drains (after a 413) or closes.
+  template <class Body>
+  void Send(std::shared_ptr<bhttp::response<Body>> res, int status, const Headers& headers, bool keep_alive);
   void Pump();
   void CloseStream();  // on the strand
   void Close();
@@ -501,36 +505,27 @@ void Session<StreamT>::Respond(Response resp, bool keep_alive, bool gzip_ok) {
       resp.body = std::move(whole);
     } else {
       auto res = std::make_shared<bhttp::response<PiecesBody>>();
-      res->result(static_cast<unsigned>(resp.status));
-      res->version(11);
-      for (auto& [k, v] : resp.headers) res->insert(k, v);
       res->body() = std::move(resp.pieces);
-      res->keep_alive(keep_alive);
-      res->prepare_payload();
-      asio::dispatch(stream_.get_executor(), [self = this->shared_from_this(), res]() mutable {
-        self->res_ = res;
-        bhttp::async_write(self->stream_, *res, [self, res](beast::error_code ec, size_t) {
-          self->res_.reset();
-          if (ec || !res->keep_alive()) {
-            self->Close();
-            return;
-          }
-          self->DoRead();
-        });
-      });
-      return;
+      return Send(std::move(res), resp.status, resp.headers, keep_alive);
     }
   }
   auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
-  res->result(static_cast<unsigned>(resp.status));
-  res->version(11);
-  for (auto& [k, v] : resp.headers) res->insert(k, v);
   if (gzip_ok && resp.body.size() >= server_->options().gzip_threshold_bytes) {
     res->set(bhttp::field::content_encoding, "gzip");
     res->body() = Gzip(resp.body);
   } else {
     res->body() = std::move(resp.body);
   }
+  Send(std::move(res), resp.status, resp.headers, keep_alive);
+}
+
+template <class StreamT>
+template <class Body>
+void Session<StreamT>::Send(std::shared_ptr<bhttp::response<Body>> res, int status, const Headers& headers,
+                            bool keep_alive) {
+  res->result(static_cast<unsigned>(status));
+  res->version(11);
+  for (const auto& [k, v] : headers) res->insert(k, v);
   res->keep_alive(keep_alive);
   res->prepare_payload();
   asio::dispatch(stream_.get_executor(), [self = this->shared_from_this(), res]() mutable {
