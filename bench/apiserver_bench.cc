@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "bench/etcd/grpc_store.h"
+#include "bench/throughput.h"
 #include "common/file.h"
 #include "common/http_client.h"
 #include "common/net.h"
@@ -98,26 +99,16 @@ http::Request Post(const std::string& path, std::string body) {
 
 // Pod creates/s from `clients` keep-alive clients for `seconds`.
 double Creates(const http::Endpoint& ep, int clients, double seconds, std::atomic<int>* next_name) {
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> done{0};
-  std::vector<std::thread> ts;
-  auto start = SteadyClock::now();
-  for (int t = 0; t < clients; ++t) {
-    ts.emplace_back([&] {
-      http::Client c(ep);
-      uint64_t n = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
-        auto r = c.Do(Post("/api/v1/namespaces/default/pods", PodJson("p" + std::to_string(next_name->fetch_add(1)))));
-        if (!r.ok() || r->status != 201) Die("create pod", r.ok() ? Status::Internal(r->body) : r.status());
-        ++n;
-      }
-      done.fetch_add(n);
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop.store(true);
-  for (auto& t : ts) t.join();
-  return static_cast<double>(done.load()) / std::chrono::duration<double>(SteadyClock::now() - start).count();
+  // One keep-alive client per thread.
+  std::vector<std::unique_ptr<http::Client>> conns;
+  for (int t = 0; t < clients; ++t) conns.push_back(std::make_unique<http::Client>(ep));
+  auto r = bench::OpsPerSecond(clients, seconds, [&](int t, uint64_t) {
+    auto resp = conns[static_cast<size_t>(t)]->Do(
+        Post("/api/v1/namespaces/default/pods", PodJson("p" + std::to_string(next_name->fetch_add(1)))));
+    if (!resp.ok() || resp->status != 201) Die("create pod", resp.ok() ? Status::Internal(resp->body) : resp.status());
+    return true;
+  });
+  return *r;
 }
 
 void FillTo(const http::Endpoint& ep, int count, std::atomic<int>* next_name) {

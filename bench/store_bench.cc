@@ -18,6 +18,7 @@
 #include "storage/etcd/etcd_store.h"
 #include "storage/testing/etcd_process.h"
 #include "bench/etcd/grpc_store.h"
+#include "bench/throughput.h"
 
 using namespace kubepp;
 using namespace kubepp::storage;
@@ -50,27 +51,13 @@ void Die(const std::string& what, const Status& st) {
 
 // Durable writes/s: `writers` threads creating new 1 KiB keys for `seconds`.
 double MeasureWrites(Store* s, int writers, double seconds) {
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> done{0};
   std::string value(1024, 'w');
-  std::vector<std::thread> ts;
-  auto start = SteadyClock::now();
-  for (int t = 0; t < writers; ++t) {
-    ts.emplace_back([&, t] {
-      uint64_t n = 0;
-      for (int i = 0; !stop.load(std::memory_order_relaxed); ++i) {
-        auto r = s->Create("/bench/w/" + std::to_string(t) + "/" + std::to_string(i), value);
-        if (!r.ok()) Die("create", r.status());
-        ++n;
-      }
-      done.fetch_add(n);
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop.store(true);
-  for (auto& t : ts) t.join();
-  double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
-  return static_cast<double>(done.load()) / elapsed;
+  auto r = bench::OpsPerSecond(writers, seconds, [&](int t, uint64_t i) {
+    auto c = s->Create("/bench/w/" + std::to_string(t) + "/" + std::to_string(i), value);
+    if (!c.ok()) Die("create", c.status());
+    return true;
+  });
+  return *r;
 }
 
 // One writer updating one key: latency of each durable write.
@@ -92,27 +79,16 @@ void MeasureLatency(Store* s, int n, Figures* f) {
 
 // Reads/s: `readers` threads getting random keys written by MeasureWrites.
 double MeasureReads(Store* s, int readers, double seconds) {
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> done{0};
-  std::vector<std::thread> ts;
-  auto start = SteadyClock::now();
-  for (int t = 0; t < readers; ++t) {
-    ts.emplace_back([&, t] {
-      std::mt19937 rng(static_cast<unsigned>(t));
-      uint64_t n = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
-        std::string key = "/bench/w/" + std::to_string(rng() % 32) + "/" + std::to_string(rng() % 64);
-        auto r = s->Get(key);
-        if (!r.ok() && !r.status().IsNotFound()) Die("get", r.status());
-        ++n;
-      }
-      done.fetch_add(n);
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop.store(true);
-  for (auto& t : ts) t.join();
-  return static_cast<double>(done.load()) / std::chrono::duration<double>(SteadyClock::now() - start).count();
+  auto r = bench::OpsPerSecond(readers, seconds, [&](int t, uint64_t i) {
+    // A cheap mix of (thread, i) picks the key.
+    uint64_t x = (static_cast<uint64_t>(t) + 1) * 0x9E3779B97F4A7C15ull ^ i * 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 31;
+    std::string key = "/bench/w/" + std::to_string(x % 32) + "/" + std::to_string((x >> 8) % 64);
+    auto g = s->Get(key);
+    if (!g.ok() && !g.status().IsNotFound()) Die("get", g.status());
+    return true;
+  });
+  return *r;
 }
 
 // `watchers` watchers on one prefix. `events` writes from `writers` threads,

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bench/throughput.h"
 #include "rpc.grpc.pb.h"
 
 namespace kubepp::bench {
@@ -206,35 +207,16 @@ Result<double> EtcdPutsPerSecond(const std::string& client_url, int clients, dou
     args.SetInt("kubepp.bench.channel", i);
     stubs.push_back(pb::KV::NewStub(grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args)));
   }
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> done{0};
-  std::atomic<bool> failed{false};
-  std::vector<std::thread> ts;
-  auto start = std::chrono::steady_clock::now();
-  for (int t = 0; t < clients; ++t) {
-    ts.emplace_back([&, t] {
-      uint64_t n = 0;
-      for (int i = 0; !stop.load(); ++i) {
-        pb::PutRequest req;
-        req.set_key("/bench/put/" + std::to_string(t) + "/" + std::to_string(i));
-        req.set_value(value);
-        pb::PutResponse resp;
-        grpc::ClientContext ctx;
-        if (!stubs[static_cast<size_t>(t) % stubs.size()]->Put(&ctx, req, &resp).ok()) {
-          failed.store(true);
-          return;
-        }
-        ++n;
-      }
-      done.fetch_add(n);
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop.store(true);
-  for (auto& t : ts) t.join();
-  if (failed.load()) return Status::Unavailable("etcd put failed");
-  return static_cast<double>(done.load()) /
-         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto r = OpsPerSecond(clients, seconds, [&](int t, uint64_t i) {
+    pb::PutRequest req;
+    req.set_key("/bench/put/" + std::to_string(t) + "/" + std::to_string(i));
+    req.set_value(value);
+    pb::PutResponse resp;
+    grpc::ClientContext ctx;
+    return stubs[static_cast<size_t>(t) % stubs.size()]->Put(&ctx, req, &resp).ok();
+  });
+  if (!r) return Status::Unavailable("etcd put failed");
+  return *r;
 }
 
 Result<std::unique_ptr<storage::Store>> OpenEtcdGrpcStore(const std::string& client_url, int channels) {
