@@ -176,7 +176,8 @@ Status DefaultAdmission::AllocateService(bj::object& svc, const bj::object* old)
   return Status::OK();
 }
 
-void DefaultAdmission::AdmitPod(bj::object& pod) {
+Status DefaultAdmission::AdmitPod(bj::object& pod) {
+  RETURN_IF_ERROR(AdmitPriority(pod));
   bj::object& spec = api::Obj(pod, "spec");
   std::string_view sa = api::StrAt(spec, {"serviceAccountName"});
   if (sa.empty()) sa = api::StrAt(spec, {"serviceAccount"});
@@ -194,12 +195,63 @@ void DefaultAdmission::AdmitPod(bj::object& pod) {
       tols.push_back(bj::object{{"key", key}, {"operator", "Exists"}, {"effect", "NoExecute"}, {"tolerationSeconds", 300}});
     }
   }
+  return Status::OK();
+}
+
+Status DefaultAdmission::AdmitPriority(bj::object& pod) {
+  bj::object& spec = api::Obj(pod, "spec");
+  std::string cls(api::StrAt(spec, {"priorityClassName"}));
+  std::optional<int64_t> value;
+  std::string policy;
+  auto forbidden = [&](const std::string& why) {
+    return Status::Forbidden("pods \"" + std::string(api::Name(pod)) + "\" is forbidden: " + why)
+        .WithDetails({std::string(api::Name(pod)), "", "pods", "", 0});
+  };
+  static const std::map<std::string, int64_t, std::less<>> kSystem = {{"system-node-critical", 2000001000},
+                                                                     {"system-cluster-critical", 2000000000}};
+  const ResourceDef* pcdef = registry_->Find("scheduling.k8s.io", "v1", "priorityclasses");
+  ResourceCache* cache = pcdef ? store_->caches()->For(pcdef) : nullptr;
+  auto read = [&](const CachedObject& c) {
+    auto v = json::Parse(c.json);
+    if (!v.ok() || !v->is_object()) return;
+    value = api::IntAt(v->get_object(), {"value"}).value_or(0);
+    policy = std::string(api::StrAt(v->get_object(), {"preemptionPolicy"}, "PreemptLowerPriority"));
+  };
+  if (!cls.empty()) {
+    CachedPtr c = cache ? cache->Get(pcdef->Key("", cls)) : nullptr;
+    if (c != nullptr) {
+      read(*c);
+    } else if (auto it = kSystem.find(cls); it != kSystem.end()) {
+      value = it->second;
+      policy = "PreemptLowerPriority";
+    } else {
+      return forbidden("no PriorityClass with name " + cls + " was found");
+    }
+  } else if (cache != nullptr) {
+    int64_t rv = 0;
+    for (const auto& c : cache->List(WatchFilter{}, &rv)) {
+      auto v = json::Parse(c->json);
+      if (!v.ok() || !v->is_object() || !api::BoolAt(v->get_object(), {"globalDefault"})) continue;
+      read(*c);
+      spec["priorityClassName"] = c->name;
+      break;
+    }
+  }
+  if (!value) return Status::OK();  // no class: priority defaults to 0
+  if (auto given = api::IntAt(spec, {"priority"}); given && *given != *value) {
+    return forbidden("the integer value of priority (" + std::to_string(*given) +
+                     ") must not be provided in pod spec; priority admission controller computed " +
+                     std::to_string(*value) + " from the given PriorityClass name");
+  }
+  spec["priority"] = *value;
+  if (!spec.contains("preemptionPolicy") && !policy.empty()) spec["preemptionPolicy"] = policy;
+  return Status::OK();
 }
 
 Status DefaultAdmission::Admit(const ResourceDef& def, bj::object& obj, const bj::object* old, const UserInfo& user) {
   if (old == nullptr) RETURN_IF_ERROR(CheckNamespace(def, obj));
   if (def.group.empty() && def.resource == "services") RETURN_IF_ERROR(AllocateService(obj, old));
-  if (def.group.empty() && def.resource == "pods" && old == nullptr) AdmitPod(obj);
+  if (def.group.empty() && def.resource == "pods" && old == nullptr) RETURN_IF_ERROR(AdmitPod(obj));
   return Status::OK();
 }
 

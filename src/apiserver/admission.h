@@ -32,7 +32,9 @@ class DefaultAdmission : public Admission {
  private:
   Status CheckNamespace(const ResourceDef& def, const bj::object& obj);
   Status AllocateService(bj::object& svc, const bj::object* old);
-  void AdmitPod(bj::object& pod);
+  Status AdmitPod(bj::object& pod);
+  // Priority admission: spec.priority (and preemptionPolicy) from the PriorityClass.
+  Status AdmitPriority(bj::object& pod);
   Result<std::string> NewClusterIP();
   Result<int> NewNodePort();
 

@@ -103,45 +103,49 @@ void Handler::ServeBinding(Ctx& c, const std::string& pod_name) {
   RegistryStore& store = *server_->registry_store_;
   WriteOptions opts;
   opts.field_manager = c.query.Get("fieldManager");
-  auto cur = store.Get(*pods, c.info.ns, name);
-  if (!cur.ok()) return RespondStatus(c.ex, cur.status());
-  std::string_view bound = api::StrAt(*cur, {"spec", "nodeName"});
-  if (!bound.empty()) {
-    return RespondStatus(c.ex, api::NewConflict({"", "pods/binding"}, name,
-                                                "pod " + name + " is already assigned to node \"" + std::string(bound) + "\""));
-  }
-  if (api::At(*cur, {"metadata", "deletionTimestamp"}) != nullptr) {
-    return RespondStatus(c.ex, api::NewConflict({"", "pods/binding"}, name, "pod " + name + " is being deleted, cannot be assigned to a host"));
-  }
-  bj::object pod = std::move(*cur);
-  api::Obj(pod, "spec")["nodeName"] = target;
-  // The PodScheduled condition, as the binding REST storage sets it.
-  bj::object& status = api::Obj(pod, "status");
-  bj::array& conds = api::Arr(status, "conditions");
-  bj::array kept;
-  for (auto& cnd : conds) {
-    if (cnd.is_object() && api::StrAt(cnd.get_object(), {"type"}) == "PodScheduled") continue;
-    kept.push_back(cnd);
-  }
-  kept.push_back(bj::object{{"type", "PodScheduled"}, {"status", "True"}, {"lastProbeTime", nullptr},
-                            {"lastTransitionTime", api::FormatTime(server_->options_.clock->Now())}});
-  status["conditions"] = std::move(kept);
-  if (const auto* ann = api::ObjAt(body->get_object(), {"metadata", "annotations"})) {
-    bj::object& a = api::Obj(api::Meta(pod), "annotations");
-    for (const auto& [k, v] : *ann) a[k] = v;
-  }
-  // Spec and status change together: write the whole object through /status
-  // semantics after setting the node on the spec.
-  WriteOptions wo = opts;
-  auto res = store.Update(*pods, c.info.ns, name, pod, wo, c.user);
+  // One write, checked against the stored pod inside the update (upstream's
+  // assignPod): a bound or terminating pod answers 409.
+  const bj::object* ann = api::ObjAt(body->get_object(), {"metadata", "annotations"});
+  std::string want_uid(api::StrAt(body->get_object(), {"metadata", "uid"}));
+  std::string now = api::FormatTime(server_->options_.clock->Now());
+  auto res = store.Mutate(
+      *pods, c.info.ns, name,
+      [&](const bj::object& cur) -> Result<bj::object> {
+        if (!want_uid.empty() && api::Uid(cur) != want_uid) {
+          return api::NewConflict({"", "pods/binding"}, name,
+                                  "Precondition failed: UID in precondition: " + want_uid +
+                                      ", UID in object meta: " + std::string(api::Uid(cur)));
+        }
+        std::string_view bound = api::StrAt(cur, {"spec", "nodeName"});
+        if (!bound.empty()) {
+          return api::NewConflict({"", "pods/binding"}, name,
+                                  "pod " + name + " is already assigned to node \"" + std::string(bound) + "\"");
+        }
+        if (api::At(cur, {"metadata", "deletionTimestamp"}) != nullptr) {
+          return api::NewConflict({"", "pods/binding"}, name,
+                                  "pod " + name + " is being deleted, cannot be assigned to a host");
+        }
+        bj::object pod = cur;
+        api::Obj(pod, "spec")["nodeName"] = target;
+        // The PodScheduled condition, as the binding REST storage sets it.
+        bj::object& status = api::Obj(pod, "status");
+        bj::array& conds = api::Arr(status, "conditions");
+        bj::array kept;
+        for (auto& cnd : conds) {
+          if (cnd.is_object() && api::StrAt(cnd.get_object(), {"type"}) == "PodScheduled") continue;
+          kept.push_back(cnd);
+        }
+        kept.push_back(bj::object{{"type", "PodScheduled"}, {"status", "True"}, {"lastProbeTime", nullptr},
+                                  {"lastTransitionTime", now}});
+        status["conditions"] = std::move(kept);
+        if (ann != nullptr) {
+          bj::object& a = api::Obj(api::Meta(pod), "annotations");
+          for (const auto& [k, v] : *ann) a[k] = v;
+        }
+        return pod;
+      },
+      opts, c.user);
   if (!res.ok()) return RespondStatus(c.ex, res.status());
-  // Update of the main resource keeps the old status: set it through /status.
-  wo.subresource = "status";
-  bj::object with_status = res->obj;
-  with_status["status"] = pod["status"];
-  api::Meta(with_status).erase("resourceVersion");
-  auto res2 = store.Update(*pods, c.info.ns, name, std::move(with_status), wo, c.user);
-  if (!res2.ok()) return RespondStatus(c.ex, res2.status());
   Respond(c.ex, 201, bj::serialize(api::SuccessStatusObject()));
 }
 

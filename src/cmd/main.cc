@@ -30,7 +30,7 @@ constexpr Role kRoles[] = {
     {"server", "API server, scheduler, controllers and a node agent in one process", kubepp::cmd::RunServer},
     {"agent", "join a node (kubelet, proxy, network agent) to an existing cluster", nullptr},
     {"apiserver", "the API server alone", kubepp::cmd::RunApiServer},
-    {"scheduler", "the scheduler alone", nullptr},
+    {"scheduler", "the scheduler alone", kubepp::cmd::RunScheduler},
     {"controller-manager", "the controllers alone", kubepp::cmd::RunControllerManager},
     {"kubelet", "the kubelet alone", nullptr},
     {"proxy", "the service proxy alone", nullptr},

@@ -12,6 +12,7 @@
 #include "apiserver/apiserver.h"
 #include "client/rest.h"
 #include "controllers/manager.h"
+#include "scheduler/scheduler.h"
 #include "cmd/roles.h"
 #include "common/log.h"
 
@@ -80,6 +81,8 @@ int Serve(int argc, char** argv, bool full_server) {
   }
   std::unique_ptr<client::RestClient> self_client;
   std::unique_ptr<controllers::ControllerManager> manager;
+  std::unique_ptr<client::RestClient> sched_client;
+  std::unique_ptr<scheduler::Scheduler> sched;
   if (full_server) {
     // The controllers talk to this server through its API, as the admin.
     auto cfg = client::LoadKubeconfig((*server)->kubeconfig_path());
@@ -93,10 +96,15 @@ int Serve(int argc, char** argv, bool full_server) {
     mo.cluster_cidr = cluster_cidr;
     manager = std::make_unique<controllers::ControllerManager>(self_client.get(), mo);
     manager->Start();
+    cfg->user_agent = "kube-scheduler";
+    sched_client = std::make_unique<client::RestClient>(*cfg);
+    sched = std::make_unique<scheduler::Scheduler>(sched_client.get(), scheduler::SchedulerOptions{});
+    sched->Start();
   }
   int sig = 0;
   sigwait(&set, &sig);
   logger.Info("shutting down", {{"signal", sig}});
+  if (sched) sched->Stop();
   if (manager) manager->Stop();
   (*server)->Stop();
   return 0;

@@ -467,7 +467,10 @@ Result<WriteResult> RegistryStore::UpdateLoop(
     }
     const bj::object* old_meta = api::ObjAt(old, {"metadata"});
     if (old_meta != nullptr) KeepServerMetadata(meta, *old_meta);
-    if (opts.subresource == "status") {
+    bool internal = opts.subresource == "internal";
+    if (internal) {
+      // Mutate: the object as the server made it.
+    } else if (opts.subresource == "status") {
       // Only .status may change through /status (and metadata labels/annotations).
       bj::object next = old;
       if (const auto* st = obj.if_contains("status")) {
@@ -496,8 +499,8 @@ Result<WriteResult> RegistryStore::UpdateLoop(
         api::Meta(obj)["generation"] = api::IntAt(old, {"metadata", "generation"}).value_or(0) + 1;
       }
     }
-    if (admission_ != nullptr) RETURN_IF_ERROR(admission_->Admit(def, obj, &old, user));
-    RETURN_IF_ERROR(Validate(def, obj, &old));
+    if (admission_ != nullptr && !internal) RETURN_IF_ERROR(admission_->Admit(def, obj, &old, user));
+    if (!internal) RETURN_IF_ERROR(Validate(def, obj, &old));
     if (SameIgnoringVolatile(obj, old)) {
       // Nothing to write: the object and its resourceVersion stay.
       WriteResult r;
@@ -544,6 +547,14 @@ Result<WriteResult> RegistryStore::Update(const ResourceDef& def, const std::str
   return UpdateLoop(
       def, ns, name, [&](const bj::object&) -> Result<bj::object> { return obj; }, conditional, opts, user,
       def.allow_create_on_update);
+}
+
+Result<WriteResult> RegistryStore::Mutate(const ResourceDef& def, const std::string& ns, const std::string& name,
+                                          const std::function<Result<bj::object>(const bj::object& current)>& mutate,
+                                          const WriteOptions& opts, const UserInfo& user) {
+  WriteOptions o = opts;
+  o.subresource = "internal";
+  return UpdateLoop(def, ns, name, mutate, false, o, user, false);
 }
 
 Result<WriteResult> RegistryStore::Patch(const ResourceDef& def, const std::string& ns, const std::string& name,

@@ -103,6 +103,13 @@ class RegistryStore {
   bool async_writes() const { return store_->SupportsAsyncWrites(); }
   Result<WriteResult> Update(const ResourceDef& def, const std::string& ns, const std::string& name, bj::object obj,
                              const WriteOptions& opts, const UserInfo& user);
+  // A server-side change of the current object in one write, retried on
+  // conflicts (upstream's GuaranteedUpdate for subresources such as
+  // pods/binding): `mutate` sees the stored object and returns the new one,
+  // spec and status together; update validation and admission do not apply.
+  Result<WriteResult> Mutate(const ResourceDef& def, const std::string& ns, const std::string& name,
+                             const std::function<Result<bj::object>(const bj::object& current)>& mutate,
+                             const WriteOptions& opts, const UserInfo& user);
   // Applies `patch` (already parsed) to the current object and updates it,
   // retrying on conflicts. Server-side apply creates when absent.
   // `decode` checks and normalizes the patched object like a request body.

@@ -1,0 +1,215 @@
+// InterPodAffinity: required and preferred pod affinity and anti-affinity
+// over topology domains (topologyKey), both the incoming pod's terms and the
+// required anti-affinity of pods already placed (upstream's semantics:
+// affinity counts pods matching all of the pod's required terms; a pod whose
+// terms match itself may start a group where no pod matches yet).
+#include <algorithm>
+#include <unordered_map>
+
+#include "api/object.h"
+#include "scheduler/plugins/registry.h"
+
+namespace kubepp::scheduler::plugins {
+namespace {
+
+using TopoCounts = std::unordered_map<std::string, int64_t>;
+
+std::string TopoKey(const std::string& key, const std::string& value) { return key + '\x1f' + value; }
+
+const Labels* NsLabels(const Snapshot& snap, const std::string& ns) {
+  return snap.namespace_labels ? snap.namespace_labels(ns) : nullptr;
+}
+
+struct FilterState : StateData {
+  TopoCounts existing_anti;  // domains where a placed pod's required anti-affinity matches the incoming pod
+  TopoCounts affinity;       // domains with pods matching all the pod's required affinity terms
+  TopoCounts anti;           // domains with pods matching one of the pod's required anti-affinity terms
+  const Snapshot* snap = nullptr;
+  std::unique_ptr<StateData> Clone() const override { return std::make_unique<FilterState>(*this); }
+};
+
+struct ScoreState : StateData {
+  TopoCounts scores;
+  std::unique_ptr<StateData> Clone() const override { return std::make_unique<ScoreState>(*this); }
+};
+
+class InterPodAffinity : public PreFilterPlugin, public FilterPlugin, public PreScorePlugin, public ScorePlugin {
+ public:
+  explicit InterPodAffinity(const PluginArgs& args)
+      : hard_weight_(api::IntAt(args, {"hardPodAffinityWeight"}).value_or(1)) {}
+  std::string Name() const override { return "InterPodAffinity"; }
+
+  PluginStatus PreFilter(CycleState& state, const PodInfo& pod, const Snapshot& snap) override {
+    if (pod.required_affinity.empty() && pod.required_anti_affinity.empty() &&
+        snap.have_pods_with_required_anti_affinity == 0) {
+      return PluginStatus::Skip();
+    }
+    auto s = std::make_unique<FilterState>();
+    s->snap = &snap;
+    const Labels* own_ns = NsLabels(snap, pod.ns);
+    for (const NodeInfo* n : snap.nodes) {
+      if (n->pods_with_required_anti_affinity > 0) {
+        for (const auto& other : n->pods) AddExistingAnti(*s, pod, *other, *n, own_ns, 1);
+      }
+      if (!pod.required_affinity.empty() || !pod.required_anti_affinity.empty()) {
+        for (const auto& other : n->pods) AddIncoming(*s, pod, *other, *n, snap, 1);
+      }
+    }
+    state.Write(Name(), std::move(s));
+    return {};
+  }
+  void AddPod(CycleState& state, const PodInfo& pod, const PodInfo& other, const NodeInfo& node) override {
+    Update(state, pod, other, node, 1);
+  }
+  void RemovePod(CycleState& state, const PodInfo& pod, const PodInfo& other, const NodeInfo& node) override {
+    Update(state, pod, other, node, -1);
+  }
+
+  PluginStatus Filter(const CycleState& state, const PodInfo& pod, const NodeInfo& node) override {
+    const auto* s = static_cast<const FilterState*>(state.Read(Name()));
+    if (s == nullptr) return {};
+    for (const auto& [k, v] : node.labels) {
+      auto it = s->existing_anti.find(TopoKey(k, v));
+      if (it != s->existing_anti.end() && it->second > 0) {
+        return PluginStatus::Unschedulable("node(s) didn't satisfy existing pods anti-affinity rules");
+      }
+    }
+    for (const auto& t : pod.required_anti_affinity) {
+      auto l = node.labels.find(t.topology_key);
+      if (l == node.labels.end()) continue;
+      auto it = s->anti.find(TopoKey(t.topology_key, l->second));
+      if (it != s->anti.end() && it->second > 0) {
+        return PluginStatus::Unschedulable("node(s) didn't match pod anti-affinity rules");
+      }
+    }
+    if (!pod.required_affinity.empty()) {
+      bool all = true;
+      for (const auto& t : pod.required_affinity) {
+        auto l = node.labels.find(t.topology_key);
+        if (l == node.labels.end()) return PluginStatus::Unresolvable("node(s) didn't match pod affinity rules");
+        auto it = s->affinity.find(TopoKey(t.topology_key, l->second));
+        if (it == s->affinity.end() || it->second <= 0) all = false;
+      }
+      if (!all) {
+        // No pod anywhere matches: the pod may go anywhere if it matches its own terms.
+        bool any = false;
+        for (const auto& [k, c] : s->affinity) {
+          if (c > 0) any = true;
+        }
+        bool self = true;
+        const Labels* own_ns = NsLabels(*s->snap, pod.ns);
+        for (const auto& t : pod.required_affinity) {
+          if (!t.Matches(pod, own_ns)) self = false;
+        }
+        if (any || !self) return PluginStatus::Unresolvable("node(s) didn't match pod affinity rules");
+      }
+    }
+    return {};
+  }
+
+  PluginStatus PreScore(CycleState& state, const PodInfo& pod, const std::vector<NodeInfo*>&, const Snapshot& snap) override {
+    bool has_pref = !pod.preferred_affinity.empty() || !pod.preferred_anti_affinity.empty();
+    if (!has_pref && snap.have_pods_with_affinity == 0) return PluginStatus::Skip();
+    auto s = std::make_unique<ScoreState>();
+    const Labels* own_ns = NsLabels(snap, pod.ns);
+    for (const NodeInfo* n : snap.nodes) {
+      if (!has_pref && n->pods_with_affinity == 0) continue;
+      for (const auto& other : n->pods) {
+        const Labels* other_ns = NsLabels(snap, other->ns);
+        auto add = [&](const PodAffinityTerm& t, int64_t w) {
+          auto l = n->labels.find(t.topology_key);
+          if (l != n->labels.end()) s->scores[TopoKey(t.topology_key, l->second)] += w;
+        };
+        for (const auto& wt : pod.preferred_affinity) {
+          if (wt.term.Matches(*other, other_ns)) add(wt.term, wt.weight);
+        }
+        for (const auto& wt : pod.preferred_anti_affinity) {
+          if (wt.term.Matches(*other, other_ns)) add(wt.term, -wt.weight);
+        }
+        if (!other->HasAffinityTerms()) continue;
+        if (hard_weight_ > 0) {
+          for (const auto& t : other->required_affinity) {
+            if (t.Matches(pod, own_ns)) add(t, hard_weight_);
+          }
+        }
+        for (const auto& wt : other->preferred_affinity) {
+          if (wt.term.Matches(pod, own_ns)) add(wt.term, wt.weight);
+        }
+        for (const auto& wt : other->preferred_anti_affinity) {
+          if (wt.term.Matches(pod, own_ns)) add(wt.term, -wt.weight);
+        }
+      }
+    }
+    if (s->scores.empty()) return PluginStatus::Skip();
+    state.Write(Name(), std::move(s));
+    return {};
+  }
+  int64_t Score(const CycleState& state, const PodInfo&, const NodeInfo& node) override {
+    const auto* s = static_cast<const ScoreState*>(state.Read(Name()));
+    if (s == nullptr) return 0;
+    int64_t total = 0;
+    for (const auto& [k, v] : node.labels) {
+      auto it = s->scores.find(TopoKey(k, v));
+      if (it != s->scores.end()) total += it->second;
+    }
+    return total;
+  }
+  void NormalizeScore(const CycleState&, const PodInfo&, std::vector<int64_t>& scores) override {
+    if (scores.empty()) return;
+    auto [mn, mx] = std::minmax_element(scores.begin(), scores.end());
+    int64_t lo = *mn, hi = *mx;
+    for (auto& s : scores) s = hi == lo ? 0 : (s - lo) * 100 / (hi - lo);
+  }
+
+ private:
+  void AddExistingAnti(FilterState& s, const PodInfo& pod, const PodInfo& other, const NodeInfo& n, const Labels* own_ns,
+                       int64_t delta) {
+    for (const auto& t : other.required_anti_affinity) {
+      if (!t.Matches(pod, own_ns)) continue;
+      auto l = n.labels.find(t.topology_key);
+      if (l != n.labels.end()) s.existing_anti[TopoKey(t.topology_key, l->second)] += delta;
+    }
+  }
+  void AddIncoming(FilterState& s, const PodInfo& pod, const PodInfo& other, const NodeInfo& n, const Snapshot& snap,
+                   int64_t delta) {
+    const Labels* other_ns = NsLabels(snap, other.ns);
+    if (!pod.required_affinity.empty()) {
+      bool all = true;
+      for (const auto& t : pod.required_affinity) {
+        if (!t.Matches(other, other_ns)) {
+          all = false;
+          break;
+        }
+      }
+      if (all) {
+        for (const auto& t : pod.required_affinity) {
+          auto l = n.labels.find(t.topology_key);
+          if (l != n.labels.end()) s.affinity[TopoKey(t.topology_key, l->second)] += delta;
+        }
+      }
+    }
+    for (const auto& t : pod.required_anti_affinity) {
+      if (!t.Matches(other, other_ns)) continue;
+      auto l = n.labels.find(t.topology_key);
+      if (l != n.labels.end()) s.anti[TopoKey(t.topology_key, l->second)] += delta;
+    }
+  }
+  void Update(CycleState& state, const PodInfo& pod, const PodInfo& other, const NodeInfo& node, int64_t delta) {
+    auto* s = static_cast<FilterState*>(state.Read(Name()));
+    if (s == nullptr) return;
+    AddExistingAnti(*s, pod, other, node, NsLabels(*s->snap, pod.ns), delta);
+    AddIncoming(*s, pod, other, node, *s->snap, delta);
+  }
+
+  int64_t hard_weight_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Plugin>> NewInterPodAffinity(const PluginArgs& args, Handle*) {
+  auto w = api::IntAt(args, {"hardPodAffinityWeight"}).value_or(1);
+  if (w < 0 || w > 100) return Status::BadRequest("InterPodAffinity: hardPodAffinityWeight: not in valid range [0-100]");
+  return std::unique_ptr<Plugin>(std::make_unique<InterPodAffinity>(args));
+}
+
+}  // namespace kubepp::scheduler::plugins
