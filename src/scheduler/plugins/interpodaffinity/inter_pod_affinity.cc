@@ -68,20 +68,6 @@ class InterPodAffinity : public PreFilterPlugin, public FilterPlugin, public Pre
   PluginStatus Filter(const CycleState& state, const PodInfo& pod, const NodeInfo& node) override {
     const auto* s = static_cast<const FilterState*>(state.Read(Name()));
     if (s == nullptr) return {};
-    for (const auto& [k, v] : node.labels) {
-      auto it = s->existing_anti.find(TopoKey(k, v));
-      if (it != s->existing_anti.end() && it->second > 0) {
-        return PluginStatus::Unschedulable("node(s) didn't satisfy existing pods anti-affinity rules");
-      }
-    }
-    for (const auto& t : pod.required_anti_affinity) {
-      auto l = node.labels.find(t.topology_key);
-      if (l == node.labels.end()) continue;
-      auto it = s->anti.find(TopoKey(t.topology_key, l->second));
-      if (it != s->anti.end() && it->second > 0) {
-        return PluginStatus::Unschedulable("node(s) didn't match pod anti-affinity rules");
-      }
-    }
     if (!pod.required_affinity.empty()) {
       bool all = true;
       for (const auto& t : pod.required_affinity) {
@@ -102,6 +88,20 @@ class InterPodAffinity : public PreFilterPlugin, public FilterPlugin, public Pre
           if (!t.Matches(pod, own_ns)) self = false;
         }
         if (any || !self) return PluginStatus::Unresolvable("node(s) didn't match pod affinity rules");
+      }
+    }
+    for (const auto& t : pod.required_anti_affinity) {
+      auto l = node.labels.find(t.topology_key);
+      if (l == node.labels.end()) continue;
+      auto it = s->anti.find(TopoKey(t.topology_key, l->second));
+      if (it != s->anti.end() && it->second > 0) {
+        return PluginStatus::Unschedulable("node(s) didn't match pod anti-affinity rules");
+      }
+    }
+    for (const auto& [k, v] : node.labels) {
+      auto it = s->existing_anti.find(TopoKey(k, v));
+      if (it != s->existing_anti.end() && it->second > 0) {
+        return PluginStatus::Unschedulable("node(s) didn't satisfy existing pods anti-affinity rules");
       }
     }
     return {};
