@@ -47,6 +47,7 @@ CycleState CycleState::Clone() const {
   CycleState c;
   for (const auto& [k, v] : data_) c.data_[k] = v->Clone();
   c.skip_filter = skip_filter;
+  c.skip_filter_mask = skip_filter_mask;
   c.skip_score = skip_score;
   return c;
 }
@@ -214,6 +215,14 @@ Result<std::unique_ptr<Framework>> Framework::New(const ProfileConfig& config, H
       else if (pt == "postBind") f->post_bind_.push_back(dynamic_cast<PostBindPlugin*>(p));
     }
   }
+  if (f->filter_.size() > 64) return Status::BadRequest("profile \"" + config.scheduler_name + "\": too many filter plugins");
+  for (auto* pf : f->pre_filter_) {
+    uint64_t bit = 0;
+    for (size_t i = 0; i < f->filter_.size(); ++i) {
+      if (f->filter_[i]->Name() == pf->Name()) bit = uint64_t(1) << i;
+    }
+    f->pre_filter_skip_bits_.push_back(bit);
+  }
   if (f->queue_sort_ == nullptr) return Status::BadRequest("profile \"" + config.scheduler_name + "\": no queueSort plugin");
   if (f->bind_.empty()) return Status::BadRequest("profile \"" + config.scheduler_name + "\": no bind plugin");
   return f;
@@ -253,10 +262,12 @@ bool Framework::QueueLess(const PodInfo& a, int64_t a_ts, const PodInfo& b, int6
 }
 
 PluginStatus Framework::RunPreFilter(CycleState& state, const PodInfo& pod, const Snapshot& snap) {
-  for (auto* p : pre_filter_) {
+  for (size_t i = 0; i < pre_filter_.size(); ++i) {
+    PreFilterPlugin* p = pre_filter_[i];
     PluginStatus s = p->PreFilter(state, pod, snap);
     if (s.IsSkip()) {
       state.skip_filter.insert(p->Name());
+      state.skip_filter_mask |= pre_filter_skip_bits_[i];
       continue;
     }
     if (!s.ok()) {
@@ -280,8 +291,9 @@ void Framework::RunPreFilterRemovePod(CycleState& state, const PodInfo& pod, con
 }
 
 PluginStatus Framework::RunFilter(const CycleState& state, const PodInfo& pod, const NodeInfo& node) {
-  for (auto* p : filter_) {
-    if (!state.skip_filter.empty() && state.skip_filter.count(p->Name())) continue;
+  for (size_t i = 0; i < filter_.size(); ++i) {
+    if (state.skip_filter_mask & (uint64_t(1) << i)) continue;
+    FilterPlugin* p = filter_[i];
     PluginStatus s = p->Filter(state, pod, node);
     if (!s.ok()) {
       s.set_plugin(p->Name());

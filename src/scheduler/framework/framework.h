@@ -73,8 +73,10 @@ class CycleState {
   }
   void Write(const std::string& key, std::unique_ptr<StateData> d) { data_[key] = std::move(d); }
   CycleState Clone() const;
-  // Plugins whose PreFilter said Skip: their Filter is not run.
+  // Plugins whose PreFilter said Skip: their Filter is not run (by name,
+  // and as a mask of filter positions for the per-node loop).
   std::set<std::string> skip_filter, skip_score;
+  uint64_t skip_filter_mask = 0;
 
  private:
   std::map<std::string, std::unique_ptr<StateData>> data_;
@@ -255,6 +257,7 @@ class Framework {
   QueueSortPlugin* queue_sort_ = nullptr;
   std::vector<PreFilterPlugin*> pre_filter_;
   std::vector<FilterPlugin*> filter_;
+  std::vector<uint64_t> pre_filter_skip_bits_;  // per PreFilter plugin: its Filter's bit
   std::vector<PostFilterPlugin*> post_filter_;
   std::vector<PreScorePlugin*> pre_score_;
   std::vector<std::pair<ScorePlugin*, int32_t>> score_;
