@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "controllers/namespace/namespace_controller.h"
 #include "controllers/nodeipam/nodeipam_controller.h"
+#include "controllers/replicaset/replicaset_controller.h"
 #include "controllers/serviceaccount/serviceaccount_controller.h"
 
 namespace kubepp::controllers {
@@ -141,6 +142,8 @@ std::vector<std::unique_ptr<Controller>> NewDefaultControllers(client::RestClien
   out.push_back(std::make_unique<NodeIpamController>(client, options.cluster_cidr));
   out.push_back(std::make_unique<NamespaceController>(client));
   out.push_back(std::make_unique<ServiceAccountController>(client));
+  out.push_back(std::make_unique<ReplicaSetController>(client, false));
+  out.push_back(std::make_unique<ReplicaSetController>(client, true));
   return out;
 }
 

@@ -1,0 +1,130 @@
+"""Workload controllers inside `kubepp server` with `kubepp sim` nodes, driven
+by upstream kubectl and the Python client: replica sets and replication
+controllers keep their replicas (replace deleted pods, scale, adopt matching
+orphans, release pods whose labels change)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import unittest
+
+from kubepp_cluster import KUBEPP, KubectlAssertions, Server
+
+RS = """apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web, namespace: %(ns)s}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: nginx:1.25}]}
+"""
+
+RC = """apiVersion: v1
+kind: ReplicationController
+metadata: {name: legacy, namespace: %(ns)s}
+spec:
+  replicas: 2
+  selector: {app: legacy}
+  template:
+    metadata: {labels: {app: legacy}}
+    spec: {containers: [{name: c, image: nginx:1.25}]}
+"""
+
+
+class WorkloadsTest(KubectlAssertions, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Server()
+        cls.logs = open(os.path.join(cls.s.tmp, "sim.log"), "ab")
+        cls.sim = subprocess.Popen([KUBEPP, "sim", "--kubeconfig", cls.s.kubeconfig, "--nodes", "3"],
+                                   stdout=cls.logs, stderr=subprocess.STDOUT)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.send_signal(signal.SIGTERM)
+        cls.sim.wait(10)
+        cls.logs.close()
+        cls.s.close()
+
+    def setUp(self):
+        self.ns = self.id().split(".")[-1].replace("_", "-")[:40].strip("-")
+        self.ok("create", "namespace", self.ns)
+
+    def pods(self, selector):
+        out = json.loads(self.ok("get", "pods", "-n", self.ns, "-l", selector, "-o", "json"))
+        return [p for p in out["items"] if not p["metadata"].get("deletionTimestamp")]
+
+    def wait_replicas(self, kind, name, n, selector):
+        def check():
+            obj = json.loads(self.ok("get", kind, name, "-n", self.ns, "-o", "json"))
+            st = obj.get("status", {})
+            running = [p for p in self.pods(selector) if p["status"].get("phase") == "Running"]
+            if st.get("replicas") == n and st.get("readyReplicas", 0) == n and len(running) == n:
+                return obj
+            return None
+        return self.wait_for(check, timeout=30, what="%s/%s at %d ready" % (kind, name, n))
+
+    def test_replicaset_replaces_scales_adopts_and_releases(self):
+        self.ok("apply", "-f", "-", input=RS % {"ns": self.ns})
+        rs = self.wait_replicas("rs", "web", 3, "app=web")
+        self.assertEqual(rs["status"]["observedGeneration"], rs["metadata"]["generation"])
+        pods = self.pods("app=web")
+        for p in pods:
+            ref = p["metadata"]["ownerReferences"][0]
+            self.assertEqual((ref["kind"], ref["name"], ref["controller"]), ("ReplicaSet", "web", True))
+            self.assertTrue(p["metadata"]["name"].startswith("web-"))
+        gone = pods[0]["metadata"]["name"]
+        self.ok("delete", "pod", gone, "-n", self.ns)
+        self.wait_replicas("rs", "web", 3, "app=web")
+        self.assertNotIn(gone, [p["metadata"]["name"] for p in self.pods("app=web")])
+        self.ok("scale", "rs", "web", "--replicas=5", "-n", self.ns)
+        self.wait_replicas("rs", "web", 5, "app=web")
+        self.ok("scale", "rs", "web", "--replicas=2", "-n", self.ns)
+        self.wait_replicas("rs", "web", 2, "app=web")
+        out = self.ok("get", "rs", "web", "-n", self.ns, "--no-headers")
+        self.assertRegex(out, r"^web\s+2\s+2\s+2\s+")
+        events = self.ok("describe", "rs", "web", "-n", self.ns)
+        self.assertRegex(events, r"Normal\s+SuccessfulCreate\s+\S+\s+replicaset-controller\s+Created pod: web-")
+        self.assertRegex(events, r"Normal\s+SuccessfulDelete\s+\S+\s+replicaset-controller\s+Deleted pod: web-")
+        # A matching orphan is adopted (and the extra pod removed).
+        self.ok("run", "stray", "-n", self.ns, "--image=nginx:1.25", "--labels=app=web")
+        self.wait_for(lambda: any(p["metadata"]["name"] == "stray" and p["metadata"].get("ownerReferences")
+                                  for p in json.loads(self.ok("get", "pods", "-n", self.ns, "-o", "json"))["items"])
+                      or self.s.kubectl("get", "pod", "stray", "-n", self.ns).returncode != 0, what="stray adopted")
+        self.wait_replicas("rs", "web", 2, "app=web")
+        # A pod relabelled out of the selector is released and replaced.
+        keep = self.pods("app=web")[0]["metadata"]["name"]
+        self.ok("label", "pod", keep, "-n", self.ns, "app=debug", "--overwrite")
+        self.wait_replicas("rs", "web", 2, "app=web")
+        released = json.loads(self.ok("get", "pod", keep, "-n", self.ns, "-o", "json"))
+        self.assertFalse(released["metadata"].get("ownerReferences"))
+
+    def test_replication_controller_with_python_client(self):
+        self.ok("apply", "-f", "-", input=RC % {"ns": self.ns})
+        self.wait_replicas("rc", "legacy", 2, "app=legacy")
+        script = """
+import sys, time
+from kubernetes import client, config
+config.load_kube_config(sys.argv[1])
+v1 = client.CoreV1Api()
+v1.patch_namespaced_replication_controller_scale("legacy", sys.argv[2], {"spec": {"replicas": 4}})
+for _ in range(300):
+    rc = v1.read_namespaced_replication_controller("legacy", sys.argv[2])
+    if rc.status.ready_replicas == 4 and rc.status.replicas == 4:
+        print("ok", rc.status.available_replicas)
+        sys.exit(0)
+    time.sleep(0.1)
+sys.exit("rc did not reach 4: %s" % rc.status)
+"""
+        r = subprocess.run(["/usr/bin/python3", "-c", script, self.s.kubeconfig, self.ns], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stdout.strip(), "ok 4")
+        self.wait_replicas("rc", "legacy", 4, "app=legacy")
+
+
+if __name__ == "__main__":
+    unittest.main()
