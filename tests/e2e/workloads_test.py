@@ -1,7 +1,9 @@
 """Workload controllers inside `kubepp server` with `kubepp sim` nodes, driven
 by upstream kubectl and the Python client: replica sets and replication
 controllers keep their replicas (replace deleted pods, scale, adopt matching
-orphans, release pods whose labels change)."""
+orphans, release pods whose labels change); deployments roll out, roll a new
+image (`kubectl rollout status`), roll back (`rollout undo`), scale, pause and
+resume, and recreate."""
 import json
 import os
 import signal
@@ -124,6 +126,75 @@ sys.exit("rc did not reach 4: %s" % rc.status)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(r.stdout.strip(), "ok 4")
         self.wait_replicas("rc", "legacy", 4, "app=legacy")
+
+    def test_deployment_rollout_undo_scale_pause(self):
+        ns = ["-n", self.ns]
+        self.ok("create", "deployment", "web", "--image=nginx:1.25", "--replicas=4", *ns)
+        self.assertIn('deployment "web" successfully rolled out',
+                      self.ok("rollout", "status", "deployment/web", "--timeout=30s", *ns))
+        self.ok("set", "image", "deployment/web", "nginx=nginx:1.26", *ns)
+        self.assertIn("successfully rolled out", self.ok("rollout", "status", "deployment/web", "--timeout=30s", *ns))
+        rs = json.loads(self.ok("get", "rs", "-l", "app=web", "-o", "json", *ns))["items"]
+        self.assertEqual(len(rs), 2)
+        by_rev = {r["metadata"]["annotations"]["deployment.kubernetes.io/revision"]: r for r in rs}
+        self.assertEqual(by_rev["2"]["spec"]["replicas"], 4)
+        self.assertEqual(by_rev["1"]["spec"]["replicas"], 0)
+        self.assertEqual(by_rev["2"]["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.26")
+        h = by_rev["2"]["metadata"]["labels"]["pod-template-hash"]
+        self.assertEqual(by_rev["2"]["metadata"]["name"], "web-" + h)
+        images = {p["spec"]["containers"][0]["image"] for p in self.pods("app=web")}
+        self.assertEqual(images, {"nginx:1.26"})
+        history = self.ok("rollout", "history", "deployment/web", *ns)
+        self.assertRegex(history, r"REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>")
+        d = json.loads(self.ok("get", "deployment", "web", "-o", "json", *ns))
+        conds = {c["type"]: c for c in d["status"]["conditions"]}
+        self.assertEqual(conds["Available"]["reason"], "MinimumReplicasAvailable")
+        self.assertEqual(conds["Progressing"]["reason"], "NewReplicaSetAvailable")
+        self.assertEqual(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "2")
+        self.assertRegex(self.ok("describe", "deployment", "web", *ns),
+                         r"Normal\s+ScalingReplicaSet\s+\S+\s+deployment-controller\s+Scaled up replica set web-")
+        # Undo: back to nginx:1.25 as revision 3.
+        self.ok("rollout", "undo", "deployment/web", *ns)
+        self.ok("rollout", "status", "deployment/web", "--timeout=30s", *ns)
+        d = json.loads(self.ok("get", "deployment", "web", "-o", "json", *ns))
+        self.assertEqual(d["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.25")
+        self.assertEqual(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "3")
+        self.assertEqual({p["spec"]["containers"][0]["image"] for p in self.pods("app=web")}, {"nginx:1.25"})
+        # Scale.
+        self.ok("scale", "deployment", "web", "--replicas=6", *ns)
+        self.ok("rollout", "status", "deployment/web", "--timeout=30s", *ns)
+        self.assertRegex(self.ok("get", "deployment", "web", "--no-headers", *ns), r"^web\s+6/6\s+6\s+6\s+")
+        # Pause: a template change waits; resume rolls it out.
+        self.ok("rollout", "pause", "deployment/web", *ns)
+        self.ok("set", "image", "deployment/web", "nginx=nginx:1.27", *ns)
+        def paused():
+            d = json.loads(self.ok("get", "deployment", "web", "-o", "json", *ns))
+            c = {c["type"]: c for c in d["status"].get("conditions", [])}.get("Progressing", {})
+            return d if c.get("reason") == "DeploymentPaused" and d["status"].get("observedGeneration") == \
+                d["metadata"]["generation"] else None
+        self.wait_for(paused, what="Progressing=Unknown DeploymentPaused")
+        self.assertEqual({p["spec"]["containers"][0]["image"] for p in self.pods("app=web")}, {"nginx:1.25"})
+        self.ok("rollout", "resume", "deployment/web", *ns)
+        self.ok("rollout", "status", "deployment/web", "--timeout=30s", *ns)
+        self.assertEqual({p["spec"]["containers"][0]["image"] for p in self.pods("app=web")}, {"nginx:1.27"})
+
+    def test_recreate_strategy(self):
+        ns = ["-n", self.ns]
+        manifest = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "db", "namespace": self.ns},
+                    "spec": {"replicas": 2, "strategy": {"type": "Recreate"},
+                             "selector": {"matchLabels": {"app": "db"}},
+                             "template": {"metadata": {"labels": {"app": "db"}},
+                                          "spec": {"containers": [{"name": "db", "image": "postgres:15"}]}}}}
+        self.ok("apply", "-f", "-", input=json.dumps(manifest))
+        self.ok("rollout", "status", "deployment/db", "--timeout=30s", *ns)
+        self.ok("set", "image", "deployment/db", "db=postgres:16", *ns)
+        self.ok("rollout", "status", "deployment/db", "--timeout=30s", *ns)
+        self.assertEqual({p["spec"]["containers"][0]["image"] for p in self.pods("app=db")}, {"postgres:16"})
+        events = self.ok("describe", "deployment", "db", *ns)
+        # Recreate: the old set goes to 0 before the new one comes up.
+        down = events.index("Scaled down replica set")
+        up_new = [i for i in range(len(events)) if events.startswith("Scaled up replica set", i)][-1]
+        self.assertLess(down, up_new)
 
 
 if __name__ == "__main__":
