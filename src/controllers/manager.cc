@@ -6,6 +6,7 @@
 #include "api/object.h"
 #include "common/log.h"
 #include "controllers/deployment/deployment_controller.h"
+#include "controllers/garbagecollector/garbage_collector.h"
 #include "controllers/namespace/namespace_controller.h"
 #include "controllers/nodeipam/nodeipam_controller.h"
 #include "controllers/replicaset/replicaset_controller.h"
@@ -146,6 +147,7 @@ std::vector<std::unique_ptr<Controller>> NewDefaultControllers(client::RestClien
   out.push_back(std::make_unique<ReplicaSetController>(client, false));
   out.push_back(std::make_unique<ReplicaSetController>(client, true));
   out.push_back(std::make_unique<DeploymentController>(client));
+  out.push_back(std::make_unique<GarbageCollector>(client));
   return out;
 }
 

@@ -3,7 +3,8 @@ by upstream kubectl and the Python client: replica sets and replication
 controllers keep their replicas (replace deleted pods, scale, adopt matching
 orphans, release pods whose labels change); deployments roll out, roll a new
 image (`kubectl rollout status`), roll back (`rollout undo`), scale, pause and
-resume, and recreate."""
+resume, and recreate; cascading deletion in the background, foreground and
+orphan modes (the garbage collector)."""
 import json
 import os
 import signal
@@ -195,6 +196,44 @@ sys.exit("rc did not reach 4: %s" % rc.status)
         down = events.index("Scaled down replica set")
         up_new = [i for i in range(len(events)) if events.startswith("Scaled up replica set", i)][-1]
         self.assertLess(down, up_new)
+
+    def test_cascading_delete_three_modes(self):
+        ns = ["-n", self.ns]
+        for name in ("bg", "fg", "orph"):
+            self.ok("create", "deployment", name, "--image=nginx:1.25", "--replicas=2", *ns)
+        for name in ("bg", "fg", "orph"):
+            self.ok("rollout", "status", "deployment/" + name, "--timeout=30s", *ns)
+        # Background (kubectl's default): the deployment goes at once, then its sets and pods.
+        self.ok("delete", "deployment", "bg", *ns)
+        self.wait_for(lambda: not self.pods("app=bg") and
+                      not json.loads(self.ok("get", "rs", "-l", "app=bg", "-o", "json", *ns))["items"],
+                      what="bg's replica set and pods collected")
+        # Foreground: the deployment waits (finalizer) until its dependents are gone.
+        self.ok("delete", "deployment", "fg", "--cascade=foreground", "--wait=false", *ns)
+        d = self.s.kubectl("get", "deployment", "fg", "-o", "json", *ns)
+        if d.returncode == 0:
+            meta = json.loads(d.stdout)["metadata"]
+            self.assertIn("deletionTimestamp", meta)
+        self.wait_for(lambda: self.s.kubectl("get", "deployment", "fg", *ns).returncode != 0, what="fg gone")
+        self.assertEqual(self.pods("app=fg"), [])
+        self.assertEqual(json.loads(self.ok("get", "rs", "-l", "app=fg", "-o", "json", *ns))["items"], [])
+        # Orphan: the replica set and pods stay, without the reference.
+        self.ok("delete", "deployment", "orph", "--cascade=orphan", *ns)
+        self.wait_for(lambda: self.s.kubectl("get", "deployment", "orph", *ns).returncode != 0, what="orph gone")
+        rs = json.loads(self.ok("get", "rs", "-l", "app=orph", "-o", "json", *ns))["items"]
+        self.assertEqual(len(rs), 1)
+        self.assertFalse(rs[0]["metadata"].get("ownerReferences"))
+        self.assertEqual(len(self.pods("app=orph")), 2)
+        # A pod whose owner vanished while the collector was not looking is
+        # still collected: an owner reference to a uid that does not exist.
+        rs_name = rs[0]["metadata"]["name"]
+        ghost = {"apiVersion": "v1", "kind": "ConfigMap",
+                 "metadata": {"name": "ghost", "namespace": self.ns, "ownerReferences": [
+                     {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name,
+                      "uid": "00000000-0000-0000-0000-000000000000"}]}}
+        self.ok("apply", "-f", "-", input=json.dumps(ghost))
+        self.wait_for(lambda: self.s.kubectl("get", "configmap", "ghost", *ns).returncode != 0,
+                      what="dangling dependent collected")
 
 
 if __name__ == "__main__":

@@ -303,6 +303,12 @@ PodInfoPtr ParsePod(std::shared_ptr<const bj::object> obj) {
   if (const auto* paa = api::ObjAt(spec, {"affinity", "podAntiAffinity"})) {
     ParseAffinityTerms(*paa, p->ns, p->required_anti_affinity, p->preferred_anti_affinity);
   }
+  for (const auto* terms : {&p->required_affinity, &p->required_anti_affinity}) {
+    for (const auto& t : *terms) p->any_namespace_selector |= t.namespace_selector.has_value();
+  }
+  for (const auto* terms : {&p->preferred_affinity, &p->preferred_anti_affinity}) {
+    for (const auto& t : *terms) p->any_namespace_selector |= t.term.namespace_selector.has_value();
+  }
   if (const auto* tols = api::ArrAt(spec, {"tolerations"})) {
     for (const auto& t : *tols) {
       if (!t.is_object()) continue;

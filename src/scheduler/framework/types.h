@@ -115,6 +115,7 @@ struct PodInfo {
   std::vector<PreferredSchedulingTerm> preferred_node_terms;
   std::vector<PodAffinityTerm> required_affinity, required_anti_affinity;
   std::vector<WeightedPodAffinityTerm> preferred_affinity, preferred_anti_affinity;
+  bool any_namespace_selector = false;  // some affinity term has a namespaceSelector
   std::vector<Toleration> tolerations;
   std::vector<HostPort> host_ports;
   std::vector<std::string> images;

@@ -172,7 +172,9 @@ class InterPodAffinity : public PreFilterPlugin, public FilterPlugin, public Pre
   }
   void AddIncoming(FilterState& s, const PodInfo& pod, const PodInfo& other, const NodeInfo& n, const Snapshot& snap,
                    int64_t delta) {
-    const Labels* other_ns = NsLabels(snap, other.ns);
+    // The namespace's labels only matter to terms with a namespaceSelector.
+    const Labels* other_ns = nullptr;
+    if (pod.any_namespace_selector) other_ns = NsLabels(snap, other.ns);
     if (!pod.required_affinity.empty()) {
       bool all = true;
       for (const auto& t : pod.required_affinity) {
