@@ -12,6 +12,7 @@
 #include "apiserver/apiserver.h"
 #include "client/rest.h"
 #include "controllers/manager.h"
+#include "controllers/nodelifecycle/node_lifecycle_controller.h"
 #include "scheduler/scheduler.h"
 #include "cmd/roles.h"
 #include "common/log.h"
@@ -41,6 +42,7 @@ int Serve(int argc, char** argv, bool full_server) {
   int verbosity = 0;
   std::string node_name, cluster_cidr = "10.42.0.0/16";
   std::vector<std::string> insecure_registries;
+  std::string grace = "40s";
   app.add_option("--data-dir", opts.data_dir, "Directory for the embedded store, certificates and kubeconfig")
       ->capture_default_str();
   app.add_option("--bind-address", opts.bind_address, "Address the API server listens on")->capture_default_str();
@@ -62,6 +64,8 @@ int Serve(int argc, char** argv, bool full_server) {
     app.add_option("--node-name", node_name, "Name of this node (default: the hostname)");
     app.add_option("--cluster-cidr", cluster_cidr, "Range of pod IPs")->capture_default_str();
     app.add_option("--insecure-registry", insecure_registries, "Registries reached over plain HTTP");
+    app.add_option("--node-monitor-grace-period", grace, "How long a node may stay silent before it is NotReady")
+        ->capture_default_str();
   }
   CLI11_PARSE(app, argc, argv);
   log::SetVerbosity(verbosity);
@@ -94,6 +98,12 @@ int Serve(int argc, char** argv, bool full_server) {
     self_client = std::make_unique<client::RestClient>(*cfg);
     controllers::ManagerOptions mo;
     mo.cluster_cidr = cluster_cidr;
+    auto g = controllers::ParseDuration(grace);
+    if (!g) {
+      logger.Error("invalid --node-monitor-grace-period", {{"value", grace}});
+      return 1;
+    }
+    mo.node_monitor_grace_period = *g;
     manager = std::make_unique<controllers::ControllerManager>(self_client.get(), mo);
     manager->Start();
     cfg->user_agent = "kube-scheduler";
@@ -125,10 +135,18 @@ int RunControllerManager(int argc, char** argv) {
       ->capture_default_str();
   std::string cluster_cidr = "10.42.0.0/16";
   app.add_option("--cluster-cidr", cluster_cidr, "Range of pod IPs; nodes get a /24 of it")->capture_default_str();
+  std::string grace = "40s";
+  app.add_option("--node-monitor-grace-period", grace, "How long a node may stay silent before it is NotReady")
+      ->capture_default_str();
   app.add_option("-v,--v", verbosity, "Log verbosity");
   CLI11_PARSE(app, argc, argv);
   log::SetVerbosity(verbosity);
   log::Logger logger("controller-manager");
+  auto g = controllers::ParseDuration(grace);
+  if (!g) {
+    logger.Error("invalid --node-monitor-grace-period", {{"value", grace}});
+    return 1;
+  }
   sigset_t set = BlockShutdownSignals();
   auto cfg = client::LoadKubeconfig(kubeconfig);
   if (!cfg.ok()) {
@@ -140,6 +158,7 @@ int RunControllerManager(int argc, char** argv) {
   controllers::ManagerOptions mo;
   mo.leader_elect = leader_elect;
   mo.cluster_cidr = cluster_cidr;
+  mo.node_monitor_grace_period = *g;
   controllers::ControllerManager manager(&client, mo);
   manager.Start();
   int sig = 0;

@@ -9,6 +9,7 @@
 #include "controllers/garbagecollector/garbage_collector.h"
 #include "controllers/namespace/namespace_controller.h"
 #include "controllers/nodeipam/nodeipam_controller.h"
+#include "controllers/nodelifecycle/node_lifecycle_controller.h"
 #include "controllers/replicaset/replicaset_controller.h"
 #include "controllers/serviceaccount/serviceaccount_controller.h"
 
@@ -148,6 +149,7 @@ std::vector<std::unique_ptr<Controller>> NewDefaultControllers(client::RestClien
   out.push_back(std::make_unique<ReplicaSetController>(client, true));
   out.push_back(std::make_unique<DeploymentController>(client));
   out.push_back(std::make_unique<GarbageCollector>(client));
+  out.push_back(std::make_unique<NodeLifecycleController>(client, options.node_monitor_grace_period));
   return out;
 }
 

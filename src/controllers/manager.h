@@ -71,6 +71,8 @@ struct ManagerOptions {
   std::string identity;  // default: hostname + random suffix
   bool leader_elect = true;
   std::string cluster_cidr = "10.42.0.0/16";  // pod CIDRs of nodes are carved from it
+  // A node silent for this long goes Ready=Unknown (--node-monitor-grace-period).
+  std::chrono::milliseconds node_monitor_grace_period = std::chrono::seconds(40);
 };
 
 class ControllerManager {

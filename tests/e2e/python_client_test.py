@@ -26,8 +26,10 @@ class PythonClientTest(unittest.TestCase):
         cls.s.close()
 
     def pod(self, name, labels=None):
+        # For a scheduler that does not run: the server's scheduler would
+        # otherwise write status (no nodes here) between a read and a replace.
         return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {"app": "py"}},
-                "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+                "spec": {"schedulerName": "not-running", "containers": [{"name": "c", "image": "busybox"}]}}
 
     def test_version(self):
         v = client.VersionApi(self.api_client).get_code()

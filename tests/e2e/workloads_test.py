@@ -4,7 +4,9 @@ controllers keep their replicas (replace deleted pods, scale, adopt matching
 orphans, release pods whose labels change); deployments roll out, roll a new
 image (`kubectl rollout status`), roll back (`rollout undo`), scale, pause and
 resume, and recreate; cascading deletion in the background, foreground and
-orphan modes (the garbage collector)."""
+orphan modes (the garbage collector); a node that stops heartbeating goes
+NotReady, is tainted, and its pods are evicted after their tolerationSeconds
+and recreated elsewhere (node lifecycle)."""
 import json
 import os
 import signal
@@ -40,7 +42,8 @@ spec:
 class WorkloadsTest(KubectlAssertions, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.s = Server()
+        # Hollow nodes renew their leases every 10 s, as kubelets do.
+        cls.s = Server(extra_args=("--node-monitor-grace-period", "15s"))
         cls.logs = open(os.path.join(cls.s.tmp, "sim.log"), "ab")
         cls.sim = subprocess.Popen([KUBEPP, "sim", "--kubeconfig", cls.s.kubeconfig, "--nodes", "3"],
                                    stdout=cls.logs, stderr=subprocess.STDOUT)
@@ -234,6 +237,52 @@ sys.exit("rc did not reach 4: %s" % rc.status)
         self.ok("apply", "-f", "-", input=json.dumps(ghost))
         self.wait_for(lambda: self.s.kubectl("get", "configmap", "ghost", *ns).returncode != 0,
                       what="dangling dependent collected")
+
+    def test_silent_node_goes_not_ready_and_pods_move(self):
+        ns = ["-n", self.ns]
+        log = open(os.path.join(self.s.tmp, "lost-sim.log"), "ab")
+        lost = subprocess.Popen([KUBEPP, "sim", "--kubeconfig", self.s.kubeconfig, "--nodes", "1",
+                                 "--name-prefix", "lost"], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            self.wait_for(lambda: " Ready " in self.s.kubectl("get", "node", "lost-0", "--no-headers").stdout,
+                          what="lost-0 Ready")
+            manifest = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "mover", "namespace": self.ns},
+                        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "mover"}},
+                                 "template": {"metadata": {"labels": {"app": "mover"}}, "spec": {
+                                     "containers": [{"name": "c", "image": "nginx:1.25"}],
+                                     "tolerations": [{"key": "node.kubernetes.io/unreachable", "operator": "Exists",
+                                                      "effect": "NoExecute", "tolerationSeconds": 2}],
+                                     "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                                         {"weight": 100, "preference": {"matchExpressions": [
+                                             {"key": "kubernetes.io/hostname", "operator": "In",
+                                              "values": ["lost-0"]}]}}]}}}}}}
+            self.ok("apply", "-f", "-", input=json.dumps(manifest))
+            self.wait_replicas("rs", "mover", 2, "app=mover")
+            self.assertEqual({p["spec"]["nodeName"] for p in self.pods("app=mover")}, {"lost-0"})
+            lost.kill()
+            lost.wait()
+            node = self.wait_for(lambda: (lambda n: n if len(n["spec"].get("taints", [])) == 2 else None)(
+                json.loads(self.ok("get", "node", "lost-0", "-o", "json"))), timeout=40, what="lost-0 tainted")
+            ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"][0]
+            self.assertEqual((ready["status"], ready["reason"], ready["message"]),
+                             ("Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status."))
+            self.assertEqual(sorted((t["key"], t["effect"]) for t in node["spec"]["taints"]),
+                             [("node.kubernetes.io/unreachable", "NoExecute"),
+                              ("node.kubernetes.io/unreachable", "NoSchedule")])
+            self.assertRegex(self.ok("get", "node", "lost-0", "--no-headers"), r"lost-0\s+NotReady")
+            # Evicted after 2 s; the replica set brings them up on live nodes.
+            def moved():
+                pods = [p for p in self.pods("app=mover") if p["status"].get("phase") == "Running"]
+                return pods if len(pods) == 2 and all(p["spec"]["nodeName"] != "lost-0" for p in pods) else None
+            self.wait_for(moved, timeout=30, what="pods recreated on live nodes")
+            events = self.ok("get", "events", "-n", self.ns)
+            self.assertIn("TaintManagerEviction", events)
+        finally:
+            if lost.poll() is None:
+                lost.kill()
+                lost.wait()
+            log.close()
+            self.s.kubectl("delete", "node", "lost-0")
 
 
 if __name__ == "__main__":
