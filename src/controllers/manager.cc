@@ -83,6 +83,11 @@ void QueueController::Stop() {
     if (t.joinable()) t.join();
   }
   workers_.clear();
+  if (events_) events_->Stop();
+}
+
+void QueueController::EnableEvents(client::RestClient* client, const std::string& component) {
+  events_ = std::make_unique<client::EventRecorder>(client, component);
 }
 
 ControllerManager::ControllerManager(client::RestClient* client, ManagerOptions options)

@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "client/events.h"
 #include "client/informer.h"
 #include "client/leader_election.h"
 #include "client/rest.h"
@@ -59,8 +60,12 @@ class QueueController : public Controller {
  protected:
   virtual Status Reconcile(const std::string& key) = 0;
   client::WorkQueue& queue() { return *queue_; }
+  // Events as `component` (call from Init); stopped with the controller.
+  void EnableEvents(client::RestClient* client, const std::string& component);
+  client::EventRecorder& events() { return *events_; }
 
  private:
+  std::unique_ptr<client::EventRecorder> events_;
   std::string name_;
   int worker_count_;
   std::unique_ptr<client::WorkQueue> queue_;

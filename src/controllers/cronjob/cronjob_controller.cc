@@ -24,7 +24,7 @@ std::string Finished(const bj::object& job) {
 CronJobController::CronJobController(client::RestClient* client) : QueueController("cronjob", 3), client_(client) {}
 
 void CronJobController::Init(InformerFactory* informers) {
-  events_ = std::make_unique<client::EventRecorder>(client_, "cronjob-controller");
+  EnableEvents(client_, "cronjob-controller");
   cronjobs_ = informers->For("batch", "v1", "cronjobs");
   jobs_ = informers->For("batch", "v1", "jobs");
   auto enqueue = [this](const client::ObjectPtr& o) { queue().Add(client::KeyOf(*o)); };
@@ -38,10 +38,6 @@ void CronJobController::Init(InformerFactory* informers) {
       {job_changed, [job_changed](const client::ObjectPtr&, const client::ObjectPtr& j) { job_changed(j); }, job_changed});
 }
 
-void CronJobController::Stop() {
-  QueueController::Stop();
-  if (events_) events_->Stop();
-}
 
 Status CronJobController::Reconcile(const std::string& key) {
   client::ObjectPtr cp = cronjobs_->Get(key);
@@ -79,7 +75,7 @@ Status CronJobController::Reconcile(const std::string& key) {
     for (size_t i = 0; i + static_cast<size_t>(std::max<int64_t>(limit, 0)) < jobs.size(); ++i) {
       bj::value opts = bj::object{{"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"propagationPolicy", "Background"}};
       (void)client_->Delete(client::ResourcePath("batch", "v1", "jobs", ns, std::string(api::Name(*jobs[i]))), &opts);
-      events_->Record(client::ObjectReference(cj, "batch/v1", "CronJob"), "Normal", "SuccessfulDelete",
+      events().Record(client::ObjectReference(cj, "batch/v1", "CronJob"), "Normal", "SuccessfulDelete",
                       "Deleted job " + std::string(api::Name(*jobs[i])));
     }
   };
@@ -90,7 +86,7 @@ Status CronJobController::Reconcile(const std::string& key) {
   std::string created_name;
   auto sched = CronSchedule::Parse(api::StrAt(cj, {"spec", "schedule"}));
   if (!sched.ok()) {
-    events_->Record(client::ObjectReference(cj, "batch/v1", "CronJob"), "Warning", "UnparseableSchedule",
+    events().Record(client::ObjectReference(cj, "batch/v1", "CronJob"), "Warning", "UnparseableSchedule",
                     "unparseable schedule: \"" + std::string(api::StrAt(cj, {"spec", "schedule"})) + "\" : " +
                         sched.status().message());
   } else if (!api::BoolAt(cj, {"spec", "suspend"})) {
@@ -106,7 +102,7 @@ Status CronJobController::Reconcile(const std::string& key) {
       std::string_view policy = api::StrAt(cj, {"spec", "concurrencyPolicy"}, "Allow");
       bool skip = names.count(job_name) > 0;
       if (!skip && policy == "Forbid" && !active.empty()) {
-        events_->Record(client::ObjectReference(cj, "batch/v1", "CronJob"), "Normal", "JobAlreadyActive",
+        events().Record(client::ObjectReference(cj, "batch/v1", "CronJob"), "Normal", "JobAlreadyActive",
                         "Not starting job because prior execution is running and concurrency policy is Forbid");
         skip = true;
       }
@@ -114,7 +110,7 @@ Status CronJobController::Reconcile(const std::string& key) {
         for (const auto& j : active) {
           bj::value opts = bj::object{{"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"propagationPolicy", "Background"}};
           (void)client_->Delete(client::ResourcePath("batch", "v1", "jobs", ns, std::string(api::Name(*j))), &opts);
-          events_->Record(client::ObjectReference(cj, "batch/v1", "CronJob"), "Normal", "SuccessfulDelete",
+          events().Record(client::ObjectReference(cj, "batch/v1", "CronJob"), "Normal", "SuccessfulDelete",
                           "Deleted job " + std::string(api::Name(*j)));
         }
         active.clear();
@@ -131,12 +127,12 @@ Status CronJobController::Reconcile(const std::string& key) {
         if (tmpl != nullptr && api::ObjAt(*tmpl, {"spec"})) job["spec"] = *api::ObjAt(*tmpl, {"spec"});
         auto r = client_->Post(client::ResourcePath("batch", "v1", "jobs", ns), job);
         if (!r.ok() && !r.status().IsAlreadyExists()) {
-          events_->Record(client::ObjectReference(cj, "batch/v1", "CronJob"), "Warning", "FailedCreate",
+          events().Record(client::ObjectReference(cj, "batch/v1", "CronJob"), "Warning", "FailedCreate",
                           "Error creating job: " + r.status().message());
           return r.status();
         }
         if (r.ok()) {
-          events_->Record(client::ObjectReference(cj, "batch/v1", "CronJob"), "Normal", "SuccessfulCreate",
+          events().Record(client::ObjectReference(cj, "batch/v1", "CronJob"), "Normal", "SuccessfulCreate",
                           "Created job " + job_name);
           active.push_back(std::make_shared<const bj::object>(r->get_object()));
         }

@@ -18,7 +18,6 @@ class CronJobController : public QueueController {
  public:
   explicit CronJobController(client::RestClient* client);
   void Init(InformerFactory* informers) override;
-  void Stop() override;
 
  private:
   Status Reconcile(const std::string& key) override;
@@ -26,7 +25,6 @@ class CronJobController : public QueueController {
   client::RestClient* client_;
   client::Informer* cronjobs_ = nullptr;
   client::Informer* jobs_ = nullptr;
-  std::unique_ptr<client::EventRecorder> events_;
 };
 
 }  // namespace kubepp::controllers

@@ -92,7 +92,7 @@ DeploymentController::DeploymentController(client::RestClient* client)
     : QueueController("deployment", 5), client_(client) {}
 
 void DeploymentController::Init(InformerFactory* informers) {
-  events_ = std::make_unique<client::EventRecorder>(client_, "deployment-controller");
+  EnableEvents(client_, "deployment-controller");
   deployments_ = informers->For("apps", "v1", "deployments");
   replicasets_ = informers->For("apps", "v1", "replicasets");
   pods_ = informers->For("", "v1", "pods");
@@ -112,10 +112,6 @@ void DeploymentController::Init(InformerFactory* informers) {
                           }});
 }
 
-void DeploymentController::Stop() {
-  QueueController::Stop();
-  if (events_) events_->Stop();
-}
 
 void DeploymentController::EnqueueOwnerOf(const bj::object& rs) {
   std::string ns(api::Namespace(rs));
@@ -140,7 +136,7 @@ Status DeploymentController::Scale(const bj::object& d, const bj::object& rs, in
                           "application/merge-patch+json", patch);
   if (!r.ok()) return r.status();
   if (from != to) {
-    events_->Record(client::ObjectReference(d, "apps/v1", "Deployment"), "Normal", "ScalingReplicaSet",
+    events().Record(client::ObjectReference(d, "apps/v1", "Deployment"), "Normal", "ScalingReplicaSet",
                     std::string("Scaled ") + (to > from ? "up" : "down") + " replica set " + std::string(api::Name(rs)) +
                         " to " + std::to_string(to) + " from " + std::to_string(from));
   }
@@ -172,7 +168,7 @@ Result<bj::object> DeploymentController::CreateNewReplicaSet(const bj::object& d
   auto r = client_->Post(client::ResourcePath("apps", "v1", "replicasets", ns), rs);
   if (!r.ok()) return r.status();
   if (replicas > 0) {
-    events_->Record(client::ObjectReference(d, "apps/v1", "Deployment"), "Normal", "ScalingReplicaSet",
+    events().Record(client::ObjectReference(d, "apps/v1", "Deployment"), "Normal", "ScalingReplicaSet",
                     "Scaled up replica set " + name + " to " + std::to_string(replicas) + " from 0");
   }
   return r->get_object();

@@ -21,7 +21,6 @@ class DeploymentController : public QueueController {
  public:
   explicit DeploymentController(client::RestClient* client);
   void Init(InformerFactory* informers) override;
-  void Stop() override;
 
  private:
   Status Reconcile(const std::string& key) override;
@@ -36,7 +35,6 @@ class DeploymentController : public QueueController {
   client::Informer* deployments_ = nullptr;
   client::Informer* replicasets_ = nullptr;
   client::Informer* pods_ = nullptr;
-  std::unique_ptr<client::EventRecorder> events_;
 };
 
 // The pod-template-hash of a template (FNV-1a over its JSON and the

@@ -65,7 +65,7 @@ std::string CompressIndexes(const std::set<int64_t>& idx) {
 JobController::JobController(client::RestClient* client) : QueueController("job", 5), client_(client) {}
 
 void JobController::Init(InformerFactory* informers) {
-  events_ = std::make_unique<client::EventRecorder>(client_, "job-controller");
+  EnableEvents(client_, "job-controller");
   jobs_ = informers->For("batch", "v1", "jobs");
   pods_ = informers->For("", "v1", "pods");
   auto enqueue = [this](const client::ObjectPtr& o) { queue().Add(client::KeyOf(*o)); };
@@ -89,10 +89,6 @@ void JobController::Init(InformerFactory* informers) {
                           }});
 }
 
-void JobController::Stop() {
-  QueueController::Stop();
-  if (events_) events_->Stop();
-}
 
 std::string JobController::OwnerKey(const bj::object& pod) const {
   auto ref = GetControllerRef(pod);
@@ -104,7 +100,7 @@ Status JobController::DeletePods(const bj::object& job, const std::vector<client
   for (const auto& p : pods) {
     auto r = client_->Delete(client::ResourcePath("", "v1", "pods", std::string(api::Namespace(*p)), std::string(api::Name(*p))));
     if (!r.ok() && !r.status().IsNotFound()) return r.status();
-    events_->Record(client::ObjectReference(job, "batch/v1", "Job"), "Normal", "SuccessfulDelete",
+    events().Record(client::ObjectReference(job, "batch/v1", "Job"), "Normal", "SuccessfulDelete",
                     "Deleted pod: " + std::string(api::Name(*p)));
   }
   return Status::OK();
@@ -128,7 +124,7 @@ Status JobController::Finish(const bj::object& job, bj::object status, const std
                                                std::string(api::Name(job)), "status"),
                           "application/merge-patch+json", bj::object{{"status", std::move(status)}});
   if (!r.ok()) return r.status();
-  events_->Record(client::ObjectReference(job, "batch/v1", "Job"), type == "Complete" ? "Normal" : "Warning",
+  events().Record(client::ObjectReference(job, "batch/v1", "Job"), type == "Complete" ? "Normal" : "Warning",
                   type == "Complete" ? "Completed" : reason, type == "Complete" ? "Job completed" : msg);
   return Status::OK();
 }
@@ -284,7 +280,7 @@ Status JobController::Reconcile(const std::string& key) {
             Log().V(1, "create pod failed", {{"job", key}, {"err", r.status().ToString()}});
             return false;
           }
-          events_->Record(client::ObjectReference(job, "batch/v1", "Job"), "Normal", "SuccessfulCreate",
+          events().Record(client::ObjectReference(job, "batch/v1", "Job"), "Normal", "SuccessfulCreate",
                           "Created pod: " + std::string(api::StrAt(r->get_object(), {"metadata", "name"})));
           return true;
         });

@@ -21,7 +21,6 @@ class JobController : public QueueController {
  public:
   explicit JobController(client::RestClient* client);
   void Init(InformerFactory* informers) override;
-  void Stop() override;
 
  private:
   Status Reconcile(const std::string& key) override;
@@ -34,7 +33,6 @@ class JobController : public QueueController {
   client::Informer* jobs_ = nullptr;
   client::Informer* pods_ = nullptr;
   Expectations expectations_;
-  std::unique_ptr<client::EventRecorder> events_;
 };
 
 // "0-2,4,6-7" for a set of indexes (status.completedIndexes).

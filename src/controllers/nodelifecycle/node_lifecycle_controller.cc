@@ -69,7 +69,7 @@ NodeLifecycleController::NodeLifecycleController(client::RestClient* client, std
     : QueueController("nodelifecycle", 3), client_(client), grace_(grace), noexecute_limiter_(eviction_rate, 1) {}
 
 void NodeLifecycleController::Init(InformerFactory* informers) {
-  events_ = std::make_unique<client::EventRecorder>(client_, "node-controller");
+  EnableEvents(client_, "node-controller");
   nodes_ = informers->For("", "v1", "nodes");
   leases_ = informers->For("coordination.k8s.io", "v1", "leases");
   pods_ = informers->For("", "v1", "pods");
@@ -116,7 +116,6 @@ void NodeLifecycleController::Stop() {
   stop_.store(true);
   if (ticker_.joinable()) ticker_.join();
   QueueController::Stop();
-  if (events_) events_->Stop();
 }
 
 void NodeLifecycleController::EnqueuePodsOn(const std::string& node) {
@@ -165,7 +164,7 @@ Status NodeLifecycleController::ReconcileNode(const std::string& name) {
     auto r = client_->Patch(client::ResourcePath("", "v1", "nodes", "", name, "status"),
                             "application/strategic-merge-patch+json", patch);
     if (!r.ok()) return r.status();
-    events_->Record(client::ObjectReference(*node, "v1", "Node"), "Normal", "NodeNotReady",
+    events().Record(client::ObjectReference(*node, "v1", "Node"), "Normal", "NodeNotReady",
                     "Node " + name + " status is now: NodeNotReady");
     Log().Info("node stopped posting status", {{"node", name}});
     return Status::OK();  // the update brings the node back here with Ready=Unknown
@@ -278,7 +277,7 @@ Status NodeLifecycleController::ReconcilePod(const std::string& key) {
                               {"preconditions", bj::object{{"uid", api::Uid(*pod)}}}};
   auto r = client_->Delete(client::ResourcePath("", "v1", "pods", ns, name), &opts);
   if (!r.ok() && !r.status().IsNotFound() && !r.status().IsConflict()) return r.status();
-  events_->Record(client::ObjectReference(*pod, "v1", "Pod"), "Normal", "TaintManagerEviction",
+  events().Record(client::ObjectReference(*pod, "v1", "Pod"), "Normal", "TaintManagerEviction",
                   "Marking for deletion Pod " + key);
   return Status::OK();
 }

@@ -43,7 +43,6 @@ class NodeLifecycleController : public QueueController {
   client::Informer* nodes_ = nullptr;
   client::Informer* leases_ = nullptr;
   client::Informer* pods_ = nullptr;
-  std::unique_ptr<client::EventRecorder> events_;
   client::BucketRateLimiter noexecute_limiter_;
   std::mutex mu_;
   // Nodes waiting for their turn to get a NoExecute taint.

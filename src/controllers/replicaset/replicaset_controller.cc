@@ -39,7 +39,7 @@ ReplicaSetController::ReplicaSetController(client::RestClient* client, bool repl
 }
 
 void ReplicaSetController::Init(InformerFactory* informers) {
-  events_ = std::make_unique<client::EventRecorder>(client_, rc_ ? "replication-controller" : "replicaset-controller");
+  EnableEvents(client_, rc_ ? "replication-controller" : "replicaset-controller");
   owners_ = informers->For(group_, version_, resource_);
   pods_ = informers->For("", "v1", "pods");
   auto enqueue = [this](const client::ObjectPtr& o) { queue().Add(client::KeyOf(*o)); };
@@ -53,10 +53,6 @@ void ReplicaSetController::Init(InformerFactory* informers) {
                           [this](const client::ObjectPtr& p) { PodDeleted(p); }});
 }
 
-void ReplicaSetController::Stop() {
-  QueueController::Stop();
-  if (events_) events_->Stop();
-}
 
 std::string ReplicaSetController::OwnerKeyIfOurs(const bj::object& pod) const {
   auto ref = GetControllerRef(pod);
@@ -188,14 +184,14 @@ Status ReplicaSetController::Reconcile(const std::string& key) {
           ++failed;
           return false;
         }
-        events_->Record(client::ObjectReference(rs, api_version_, kind_), "Normal", "SuccessfulCreate",
+        events().Record(client::ObjectReference(rs, api_version_, kind_), "Normal", "SuccessfulCreate",
                         "Created pod: " + std::string(api::StrAt(r->get_object(), {"metadata", "name"})));
         return true;
       });
       // Creations that were never sent or failed will not be observed.
       expectations_.Lower(key, n - made, 0);
       if (made < n) {
-        events_->Record(client::ObjectReference(rs, api_version_, kind_), "Warning", "FailedCreate",
+        events().Record(client::ObjectReference(rs, api_version_, kind_), "Warning", "FailedCreate",
                         "Error creating: " + first_err);
         manage_err = Status::Internal(first_err);
       }
@@ -211,7 +207,7 @@ Status ReplicaSetController::Reconcile(const std::string& key) {
           if (!r.status().IsNotFound()) manage_err = r.status();
           continue;
         }
-        events_->Record(client::ObjectReference(rs, api_version_, kind_), "Normal", "SuccessfulDelete",
+        events().Record(client::ObjectReference(rs, api_version_, kind_), "Normal", "SuccessfulDelete",
                         "Deleted pod: " + pname);
       }
     }

@@ -21,7 +21,6 @@ class ReplicaSetController : public QueueController {
   // replication_controller: manage v1 ReplicationControllers (map selectors).
   ReplicaSetController(client::RestClient* client, bool replication_controller);
   void Init(InformerFactory* informers) override;
-  void Stop() override;
 
  private:
   Status Reconcile(const std::string& key) override;
@@ -39,7 +38,6 @@ class ReplicaSetController : public QueueController {
   client::Informer* owners_ = nullptr;
   client::Informer* pods_ = nullptr;
   Expectations expectations_;
-  std::unique_ptr<client::EventRecorder> events_;
 };
 
 }  // namespace kubepp::controllers
