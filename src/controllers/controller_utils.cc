@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "api/object.h"
+#include "api/selector.h"
 #include "api/time.h"
 
 namespace kubepp::controllers {
@@ -159,6 +160,89 @@ bool MapSelectorMatches(const bj::object* selector, const bj::object& obj) {
   for (const auto& [k, v] : *selector) {
     auto it = labels->find(k);
     if (it == labels->end() || it->value() != v) return false;
+  }
+  return true;
+}
+
+}  // namespace kubepp::controllers
+
+namespace kubepp::controllers {
+namespace {
+
+bool RequirementMatches(const bj::object& req, const std::map<std::string, std::string, std::less<>>& values) {
+  std::string_view key = api::StrAt(req, {"key"}), op = api::StrAt(req, {"operator"});
+  auto it = values.find(key);
+  std::vector<std::string_view> vals;
+  if (const auto* vs = api::ArrAt(req, {"values"})) {
+    for (const auto& v : *vs) {
+      if (v.is_string()) vals.push_back(v.get_string());
+    }
+  }
+  bool in = it != values.end() && std::find(vals.begin(), vals.end(), std::string_view(it->second)) != vals.end();
+  if (op == "In") return in;
+  if (op == "NotIn") return !in;
+  if (op == "Exists") return it != values.end();
+  if (op == "DoesNotExist") return it == values.end();
+  if ((op == "Gt" || op == "Lt") && it != values.end() && vals.size() == 1) {
+    long long a = std::strtoll(it->second.c_str(), nullptr, 10), b = std::strtoll(std::string(vals[0]).c_str(), nullptr, 10);
+    return op == "Gt" ? a > b : a < b;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool NodeMatchesPodSelector(const bj::object& pod_spec, const bj::object& node) {
+  auto labels = api::ObjectLabels(node);
+  if (const auto* sel = api::ObjAt(pod_spec, {"nodeSelector"})) {
+    for (const auto& [k, v] : *sel) {
+      auto it = labels.find(k);
+      if (it == labels.end() || !v.is_string() || it->second != v.get_string()) return false;
+    }
+  }
+  const auto* terms = api::ArrAt(pod_spec, {"affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
+                                            "nodeSelectorTerms"});
+  if (terms == nullptr) return true;
+  std::map<std::string, std::string, std::less<>> fields{{"metadata.name", std::string(api::Name(node))}};
+  for (const auto& t : *terms) {
+    if (!t.is_object()) continue;
+    const auto* exprs = api::ArrAt(t.get_object(), {"matchExpressions"});
+    const auto* flds = api::ArrAt(t.get_object(), {"matchFields"});
+    if ((exprs == nullptr || exprs->empty()) && (flds == nullptr || flds->empty())) continue;
+    bool ok = true;
+    if (exprs != nullptr) {
+      for (const auto& r : *exprs) ok = ok && r.is_object() && RequirementMatches(r.get_object(), labels);
+    }
+    if (flds != nullptr) {
+      for (const auto& r : *flds) ok = ok && r.is_object() && RequirementMatches(r.get_object(), fields);
+    }
+    if (ok) return true;
+  }
+  return false;
+}
+
+bool ToleratesTaints(const bj::object& pod_spec, const bj::object& node, std::initializer_list<std::string_view> effects) {
+  const auto* taints = api::ArrAt(node, {"spec", "taints"});
+  if (taints == nullptr) return true;
+  const auto* tols = api::ArrAt(pod_spec, {"tolerations"});
+  for (const auto& tv : *taints) {
+    if (!tv.is_object()) continue;
+    const auto& taint = tv.get_object();
+    std::string_view effect = api::StrAt(taint, {"effect"});
+    if (std::find(effects.begin(), effects.end(), effect) == effects.end()) continue;
+    bool ok = false;
+    if (tols != nullptr) {
+      for (const auto& tol : *tols) {
+        if (!tol.is_object()) continue;
+        const auto& t = tol.get_object();
+        std::string_view te = api::StrAt(t, {"effect"});
+        if (!te.empty() && te != effect) continue;
+        std::string_view key = api::StrAt(t, {"key"});
+        if (api::StrAt(t, {"operator"}, "Equal") == "Exists") ok = ok || key.empty() || key == api::StrAt(taint, {"key"});
+        else ok = ok || (key == api::StrAt(taint, {"key"}) && api::StrAt(t, {"value"}) == api::StrAt(taint, {"value"}));
+      }
+    }
+    if (!ok) return false;
   }
   return true;
 }

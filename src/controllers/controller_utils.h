@@ -70,3 +70,13 @@ void SortPodsForDeletion(std::vector<client::ObjectPtr>& pods);
 bool MapSelectorMatches(const bj::object* selector, const bj::object& obj);
 
 }  // namespace kubepp::controllers
+
+namespace kubepp::controllers {
+
+// Whether `node` satisfies a pod spec's nodeSelector and required node
+// affinity (matchExpressions on labels, matchFields on metadata.name).
+bool NodeMatchesPodSelector(const bj::object& pod_spec, const bj::object& node);
+// Whether a pod spec tolerates every taint of `node` whose effect is one of `effects`.
+bool ToleratesTaints(const bj::object& pod_spec, const bj::object& node, std::initializer_list<std::string_view> effects);
+
+}  // namespace kubepp::controllers

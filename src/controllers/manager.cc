@@ -6,6 +6,7 @@
 #include "api/object.h"
 #include "common/log.h"
 #include "controllers/cronjob/cronjob_controller.h"
+#include "controllers/daemonset/daemonset_controller.h"
 #include "controllers/deployment/deployment_controller.h"
 #include "controllers/garbagecollector/garbage_collector.h"
 #include "controllers/job/job_controller.h"
@@ -157,6 +158,7 @@ std::vector<std::unique_ptr<Controller>> NewDefaultControllers(client::RestClien
   out.push_back(std::make_unique<DeploymentController>(client));
   out.push_back(std::make_unique<GarbageCollector>(client));
   out.push_back(std::make_unique<JobController>(client));
+  out.push_back(std::make_unique<DaemonSetController>(client));
   out.push_back(std::make_unique<CronJobController>(client));
   out.push_back(std::make_unique<NodeLifecycleController>(client, options.node_monitor_grace_period));
   return out;

@@ -6,7 +6,8 @@ image (`kubectl rollout status`), roll back (`rollout undo`), scale, pause and
 resume, and recreate; cascading deletion in the background, foreground and
 orphan modes (the garbage collector); a node that stops heartbeating goes
 NotReady, is tainted, and its pods are evicted after their tolerationSeconds
-and recreated elsewhere (node lifecycle)."""
+and recreated elsewhere (node lifecycle); a daemon set lands on every eligible node and rolls a new
+image."""
 import json
 import os
 import signal
@@ -237,6 +238,33 @@ sys.exit("rc did not reach 4: %s" % rc.status)
         self.ok("apply", "-f", "-", input=json.dumps(ghost))
         self.wait_for(lambda: self.s.kubectl("get", "configmap", "ghost", *ns).returncode != 0,
                       what="dangling dependent collected")
+
+    def test_daemonset_on_every_eligible_node(self):
+        ns = ["-n", self.ns]
+        self.ok("taint", "node", "hollow-2", "dedicated=x:NoSchedule")
+        try:
+            ds = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent", "namespace": self.ns},
+                  "spec": {"selector": {"matchLabels": {"app": "agent"}},
+                           "template": {"metadata": {"labels": {"app": "agent"}},
+                                        "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}}}}
+            self.ok("apply", "-f", "-", input=json.dumps(ds))
+            self.ok("rollout", "status", "ds/agent", "--timeout=30s", *ns)
+            nodes = sorted(p["spec"]["nodeName"] for p in self.pods("app=agent"))
+            self.assertEqual(nodes, ["hollow-0", "hollow-1"])
+            pod = self.pods("app=agent")[0]
+            keys = {(t.get("key"), t.get("effect")) for t in pod["spec"]["tolerations"]}
+            self.assertIn(("node.kubernetes.io/unschedulable", "NoSchedule"), keys)
+            self.assertIn("matchFields", json.dumps(pod["spec"]["affinity"]))
+            self.ok("set", "image", "ds/agent", "c=busybox:1.37", *ns)
+            self.ok("rollout", "status", "ds/agent", "--timeout=30s", *ns)
+            self.assertEqual({p["spec"]["containers"][0]["image"] for p in self.pods("app=agent")}, {"busybox:1.37"})
+            self.ok("taint", "node", "hollow-2", "dedicated-")
+            self.wait_for(lambda: sorted(p["spec"].get("nodeName", "") for p in self.pods("app=agent")
+                                         if p["status"].get("phase") == "Running") == ["hollow-0", "hollow-1", "hollow-2"],
+                          what="a daemon pod on the untainted node")
+            self.assertRegex(self.ok("get", "ds", "agent", "--no-headers", *ns), r"^agent\s+3\s+3\s+3\s+3\s+3\s+")
+        finally:
+            self.s.kubectl("taint", "node", "hollow-2", "dedicated-")
 
     def test_silent_node_goes_not_ready_and_pods_move(self):
         ns = ["-n", self.ns]
