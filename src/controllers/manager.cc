@@ -15,6 +15,7 @@
 #include "controllers/nodelifecycle/node_lifecycle_controller.h"
 #include "controllers/replicaset/replicaset_controller.h"
 #include "controllers/serviceaccount/serviceaccount_controller.h"
+#include "controllers/statefulset/statefulset_controller.h"
 
 namespace kubepp::controllers {
 namespace {
@@ -159,6 +160,7 @@ std::vector<std::unique_ptr<Controller>> NewDefaultControllers(client::RestClien
   out.push_back(std::make_unique<GarbageCollector>(client));
   out.push_back(std::make_unique<JobController>(client));
   out.push_back(std::make_unique<DaemonSetController>(client));
+  out.push_back(std::make_unique<StatefulSetController>(client));
   out.push_back(std::make_unique<CronJobController>(client));
   out.push_back(std::make_unique<NodeLifecycleController>(client, options.node_monitor_grace_period));
   return out;

@@ -7,7 +7,8 @@ resume, and recreate; cascading deletion in the background, foreground and
 orphan modes (the garbage collector); a node that stops heartbeating goes
 NotReady, is tainted, and its pods are evicted after their tolerationSeconds
 and recreated elsewhere (node lifecycle); a daemon set lands on every eligible node and rolls a new
-image."""
+image; a stateful set creates pods in order with stable names and claims,
+rolls updates down to its partition and scales down from the top."""
 import json
 import os
 import signal
@@ -265,6 +266,44 @@ sys.exit("rc did not reach 4: %s" % rc.status)
             self.assertRegex(self.ok("get", "ds", "agent", "--no-headers", *ns), r"^agent\s+3\s+3\s+3\s+3\s+3\s+")
         finally:
             self.s.kubectl("taint", "node", "hollow-2", "dedicated-")
+
+    def test_statefulset_ordered_stable_names(self):
+        ns = ["-n", self.ns]
+        sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": self.ns},
+               "spec": {"serviceName": "db", "replicas": 3, "selector": {"matchLabels": {"app": "db"}},
+                        "template": {"metadata": {"labels": {"app": "db"}},
+                                     "spec": {"containers": [{"name": "c", "image": "postgres:15"}]}},
+                        "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                            "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}}
+        self.ok("apply", "-f", "-", input=json.dumps(sts))
+        seen = []
+        def ordered():
+            names = sorted(p["metadata"]["name"] for p in self.pods("app=db"))
+            seen.append(names)
+            return names if len(names) == 3 and all(p["status"].get("phase") == "Running"
+                                                    for p in self.pods("app=db")) else None
+        self.wait_for(ordered, what="3 pods")
+        for names in seen:  # always a prefix of db-0, db-1, db-2
+            self.assertEqual(names, ["db-0", "db-1", "db-2"][:len(names)])
+        self.ok("rollout", "status", "sts/db", "--timeout=30s", *ns)
+        p1 = json.loads(self.ok("get", "pod", "db-1", "-o", "json", *ns))
+        self.assertEqual((p1["spec"]["hostname"], p1["spec"]["subdomain"]), ("db-1", "db"))
+        self.assertEqual(p1["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"], "db-1")
+        claim = [v for v in p1["spec"]["volumes"] if v["name"] == "data"][0]["persistentVolumeClaim"]["claimName"]
+        self.assertEqual(claim, "data-db-1")
+        self.ok("get", "pvc", "data-db-0", "data-db-1", "data-db-2", *ns)
+        # Rolling update down to partition 1: db-2 and db-1 change, db-0 stays.
+        self.ok("patch", "sts", "db", "-p", json.dumps({"spec": {"updateStrategy": {
+            "type": "RollingUpdate", "rollingUpdate": {"partition": 1}}}}), *ns)
+        self.ok("set", "image", "sts/db", "c=postgres:16", *ns)
+        out = self.ok("rollout", "status", "sts/db", "--timeout=40s", *ns)
+        self.assertIn("partitioned roll out complete: 2 new pods have been updated", out)
+        images = {p["metadata"]["name"]: p["spec"]["containers"][0]["image"] for p in self.pods("app=db")}
+        self.assertEqual(images, {"db-0": "postgres:15", "db-1": "postgres:16", "db-2": "postgres:16"})
+        # Scale down from the top.
+        self.ok("scale", "sts", "db", "--replicas=1", *ns)
+        self.wait_for(lambda: sorted(p["metadata"]["name"] for p in self.pods("app=db")) == ["db-0"], what="scaled to 1")
+        self.assertEqual(len(json.loads(self.ok("get", "pvc", "-o", "json", *ns))["items"]), 3)  # claims are kept
 
     def test_silent_node_goes_not_ready_and_pods_move(self):
         ns = ["-n", self.ns]
