@@ -8,6 +8,7 @@
 #include "controllers/cronjob/cronjob_controller.h"
 #include "controllers/daemonset/daemonset_controller.h"
 #include "controllers/deployment/deployment_controller.h"
+#include "controllers/endpoints/endpoints_controller.h"
 #include "controllers/garbagecollector/garbage_collector.h"
 #include "controllers/job/job_controller.h"
 #include "controllers/namespace/namespace_controller.h"
@@ -161,6 +162,7 @@ std::vector<std::unique_ptr<Controller>> NewDefaultControllers(client::RestClien
   out.push_back(std::make_unique<JobController>(client));
   out.push_back(std::make_unique<DaemonSetController>(client));
   out.push_back(std::make_unique<StatefulSetController>(client));
+  out.push_back(std::make_unique<EndpointsController>(client));
   out.push_back(std::make_unique<CronJobController>(client));
   out.push_back(std::make_unique<NodeLifecycleController>(client, options.node_monitor_grace_period));
   return out;

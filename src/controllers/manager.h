@@ -20,6 +20,8 @@
 
 namespace kubepp::controllers {
 
+namespace bj = boost::json;
+
 // One informer per resource, shared by the controllers that watch it.
 class InformerFactory {
  public:

@@ -8,7 +8,8 @@ orphan modes (the garbage collector); a node that stops heartbeating goes
 NotReady, is tainted, and its pods are evicted after their tolerationSeconds
 and recreated elsewhere (node lifecycle); a daemon set lands on every eligible node and rolls a new
 image; a stateful set creates pods in order with stable names and claims,
-rolls updates down to its partition and scales down from the top."""
+rolls updates down to its partition and scales down from the top; services
+get Endpoints and EndpointSlices of the pods they select."""
 import json
 import os
 import signal
@@ -304,6 +305,42 @@ sys.exit("rc did not reach 4: %s" % rc.status)
         self.ok("scale", "sts", "db", "--replicas=1", *ns)
         self.wait_for(lambda: sorted(p["metadata"]["name"] for p in self.pods("app=db")) == ["db-0"], what="scaled to 1")
         self.assertEqual(len(json.loads(self.ok("get", "pvc", "-o", "json", *ns))["items"]), 3)  # claims are kept
+
+    def test_service_endpoints_and_slices(self):
+        ns = ["-n", self.ns]
+        dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": self.ns},
+               "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "api"}},
+                        "template": {"metadata": {"labels": {"app": "api"}}, "spec": {"containers": [
+                            {"name": "c", "image": "nginx:1.25", "ports": [{"name": "http", "containerPort": 8080}]}]}}}}
+        svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": self.ns},
+               "spec": {"selector": {"app": "api"}, "ports": [{"name": "web", "port": 80, "targetPort": "http"}]}}
+        self.ok("apply", "-f", "-", input=json.dumps(dep))
+        self.ok("apply", "-f", "-", input=json.dumps(svc))
+        self.ok("rollout", "status", "deployment/api", "--timeout=30s", *ns)
+        def endpoints(n):
+            ep = json.loads(self.ok("get", "endpoints", "api", "-o", "json", *ns)) \
+                if self.s.kubectl("get", "endpoints", "api", *ns).returncode == 0 else {}
+            addrs = [a for s in ep.get("subsets", []) for a in s.get("addresses", [])]
+            return ep if len(addrs) == n else None
+        ep = self.wait_for(lambda: endpoints(3), what="3 endpoint addresses")
+        self.assertEqual(ep["subsets"][0]["ports"], [{"name": "web", "port": 8080, "protocol": "TCP"}])
+        ips = sorted(p["status"]["podIP"] for p in self.pods("app=api"))
+        self.assertEqual(sorted(a["ip"] for a in ep["subsets"][0]["addresses"]), ips)
+        self.assertEqual(ep["subsets"][0]["addresses"][0]["targetRef"]["kind"], "Pod")
+        self.assertRegex(self.ok("get", "endpoints", "api", "--no-headers", *ns), r"^api\s+\S+:8080,\S+:8080,\S+:8080")
+        slices = json.loads(self.ok("get", "endpointslices", "-l", "kubernetes.io/service-name=api", "-o", "json",
+                                    *ns))["items"]
+        self.assertEqual(len(slices), 1)
+        self.assertEqual(sorted(e["addresses"][0] for e in slices[0]["endpoints"]), ips)
+        self.assertTrue(all(e["conditions"]["ready"] for e in slices[0]["endpoints"]))
+        self.assertEqual(slices[0]["ports"], [{"name": "web", "port": 8080, "protocol": "TCP"}])
+        self.assertEqual(slices[0]["metadata"]["ownerReferences"][0]["kind"], "Service")
+        self.ok("scale", "deployment", "api", "--replicas=1", *ns)
+        self.wait_for(lambda: endpoints(1), what="1 endpoint address")
+        self.ok("delete", "service", "api", *ns)
+        self.wait_for(lambda: self.s.kubectl("get", "endpoints", "api", *ns).returncode != 0, what="endpoints removed")
+        self.wait_for(lambda: not json.loads(self.ok("get", "endpointslices", "-o", "json", *ns))["items"],
+                      what="slices collected")
 
     def test_silent_node_goes_not_ready_and_pods_move(self):
         ns = ["-n", self.ns]
