@@ -43,6 +43,7 @@ int Serve(int argc, char** argv, bool full_server) {
   std::string node_name, cluster_cidr = "10.42.0.0/16";
   std::vector<std::string> insecure_registries;
   std::string grace = "40s";
+  int64_t gc_threshold = 12500;
   app.add_option("--data-dir", opts.data_dir, "Directory for the embedded store, certificates and kubeconfig")
       ->capture_default_str();
   app.add_option("--bind-address", opts.bind_address, "Address the API server listens on")->capture_default_str();
@@ -65,6 +66,8 @@ int Serve(int argc, char** argv, bool full_server) {
     app.add_option("--cluster-cidr", cluster_cidr, "Range of pod IPs")->capture_default_str();
     app.add_option("--insecure-registry", insecure_registries, "Registries reached over plain HTTP");
     app.add_option("--node-monitor-grace-period", grace, "How long a node may stay silent before it is NotReady")
+        ->capture_default_str();
+    app.add_option("--terminated-pod-gc-threshold", gc_threshold, "Terminated pods kept before the oldest are deleted")
         ->capture_default_str();
   }
   CLI11_PARSE(app, argc, argv);
@@ -104,6 +107,7 @@ int Serve(int argc, char** argv, bool full_server) {
       return 1;
     }
     mo.node_monitor_grace_period = *g;
+    mo.terminated_pod_gc_threshold = gc_threshold;
     manager = std::make_unique<controllers::ControllerManager>(self_client.get(), mo);
     manager->Start();
     cfg->user_agent = "kube-scheduler";
@@ -138,6 +142,9 @@ int RunControllerManager(int argc, char** argv) {
   std::string grace = "40s";
   app.add_option("--node-monitor-grace-period", grace, "How long a node may stay silent before it is NotReady")
       ->capture_default_str();
+  int64_t gc_threshold = 12500;
+  app.add_option("--terminated-pod-gc-threshold", gc_threshold, "Terminated pods kept before the oldest are deleted")
+      ->capture_default_str();
   app.add_option("-v,--v", verbosity, "Log verbosity");
   CLI11_PARSE(app, argc, argv);
   log::SetVerbosity(verbosity);
@@ -159,6 +166,7 @@ int RunControllerManager(int argc, char** argv) {
   mo.leader_elect = leader_elect;
   mo.cluster_cidr = cluster_cidr;
   mo.node_monitor_grace_period = *g;
+  mo.terminated_pod_gc_threshold = gc_threshold;
   controllers::ControllerManager manager(&client, mo);
   manager.Start();
   int sig = 0;

@@ -8,12 +8,14 @@
 #include "controllers/cronjob/cronjob_controller.h"
 #include "controllers/daemonset/daemonset_controller.h"
 #include "controllers/deployment/deployment_controller.h"
+#include "controllers/disruption/disruption_controller.h"
 #include "controllers/endpoints/endpoints_controller.h"
 #include "controllers/garbagecollector/garbage_collector.h"
 #include "controllers/job/job_controller.h"
 #include "controllers/namespace/namespace_controller.h"
 #include "controllers/nodeipam/nodeipam_controller.h"
 #include "controllers/nodelifecycle/node_lifecycle_controller.h"
+#include "controllers/podgc/podgc_controller.h"
 #include "controllers/replicaset/replicaset_controller.h"
 #include "controllers/serviceaccount/serviceaccount_controller.h"
 #include "controllers/statefulset/statefulset_controller.h"
@@ -163,6 +165,8 @@ std::vector<std::unique_ptr<Controller>> NewDefaultControllers(client::RestClien
   out.push_back(std::make_unique<DaemonSetController>(client));
   out.push_back(std::make_unique<StatefulSetController>(client));
   out.push_back(std::make_unique<EndpointsController>(client));
+  out.push_back(std::make_unique<PodGcController>(client, options.terminated_pod_gc_threshold));
+  out.push_back(std::make_unique<DisruptionController>(client));
   out.push_back(std::make_unique<CronJobController>(client));
   out.push_back(std::make_unique<NodeLifecycleController>(client, options.node_monitor_grace_period));
   return out;

@@ -80,6 +80,8 @@ struct ManagerOptions {
   std::string cluster_cidr = "10.42.0.0/16";  // pod CIDRs of nodes are carved from it
   // A node silent for this long goes Ready=Unknown (--node-monitor-grace-period).
   std::chrono::milliseconds node_monitor_grace_period = std::chrono::seconds(40);
+  // Terminated pods kept before the oldest are deleted (--terminated-pod-gc-threshold).
+  int64_t terminated_pod_gc_threshold = 12500;
 };
 
 class ControllerManager {

@@ -9,7 +9,8 @@ NotReady, is tainted, and its pods are evicted after their tolerationSeconds
 and recreated elsewhere (node lifecycle); a daemon set lands on every eligible node and rolls a new
 image; a stateful set creates pods in order with stable names and claims,
 rolls updates down to its partition and scales down from the top; services
-get Endpoints and EndpointSlices of the pods they select."""
+get Endpoints and EndpointSlices of the pods they select; disruption budgets
+get their status; terminated pods beyond the threshold are collected."""
 import json
 import os
 import signal
@@ -46,7 +47,7 @@ class WorkloadsTest(KubectlAssertions, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # Hollow nodes renew their leases every 10 s, as kubelets do.
-        cls.s = Server(extra_args=("--node-monitor-grace-period", "15s"))
+        cls.s = Server(extra_args=("--node-monitor-grace-period", "15s", "--terminated-pod-gc-threshold", "3"))
         cls.logs = open(os.path.join(cls.s.tmp, "sim.log"), "ab")
         cls.sim = subprocess.Popen([KUBEPP, "sim", "--kubeconfig", cls.s.kubeconfig, "--nodes", "3"],
                                    stdout=cls.logs, stderr=subprocess.STDOUT)
@@ -341,6 +342,46 @@ sys.exit("rc did not reach 4: %s" % rc.status)
         self.wait_for(lambda: self.s.kubectl("get", "endpoints", "api", *ns).returncode != 0, what="endpoints removed")
         self.wait_for(lambda: not json.loads(self.ok("get", "endpointslices", "-o", "json", *ns))["items"],
                       what="slices collected")
+
+    def test_pdb_status(self):
+        ns = ["-n", self.ns]
+        self.ok("create", "deployment", "guarded", "--image=nginx:1.25", "--replicas=3", *ns)
+        self.ok("rollout", "status", "deployment/guarded", "--timeout=30s", *ns)
+        self.ok("create", "pdb", "min2", "--selector=app=guarded", "--min-available=2", *ns)
+        self.ok("create", "pdb", "half", "--selector=app=guarded", "--max-unavailable=50%", *ns)
+        def status(name):
+            return json.loads(self.ok("get", "pdb", name, "-o", "json", *ns)).get("status", {})
+        st = self.wait_for(lambda: (lambda s: s if s.get("expectedPods") == 3 else None)(status("min2")), what="min2 status")
+        self.assertEqual((st["currentHealthy"], st["desiredHealthy"], st["disruptionsAllowed"]), (3, 2, 1))
+        self.assertEqual(st["conditions"][0]["reason"], "SufficientPods")
+        st = self.wait_for(lambda: (lambda s: s if s.get("expectedPods") == 3 else None)(status("half")), what="half status")
+        self.assertEqual((st["desiredHealthy"], st["disruptionsAllowed"]), (1, 2))
+        self.assertRegex(self.ok("get", "pdb", "min2", "--no-headers", *ns), r"^min2\s+2\s+N/A\s+1\s+")
+        # Two healthy pods left: min2 allows no more disruptions.
+        self.ok("scale", "deployment", "guarded", "--replicas=2", *ns)
+        st = self.wait_for(lambda: (lambda s: s if s.get("currentHealthy") == 2 else None)(status("min2")),
+                           what="min2 at 2 healthy")
+        self.assertEqual(st["disruptionsAllowed"], 0)
+        self.assertEqual(st["conditions"][0]["reason"], "InsufficientPods")
+        pod = self.pods("app=guarded")[0]["metadata"]["name"]
+        # The eviction API reads the budget: 429 while it allows no disruption.
+        evict = self.s.request("POST", "/api/v1/namespaces/%s/pods/%s/eviction" % (self.ns, pod),
+                               {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod}})
+        self.assertEqual(evict[0], 429)
+
+    def test_terminated_pods_beyond_threshold_are_collected(self):
+        ns = ["-n", self.ns]
+        for i in range(5):
+            self.ok("run", "done-%d" % i, "--image=busybox", "--restart=Never",
+                    "--annotations=kubepp.io/sim-run-seconds=0.1", *ns)
+        def succeeded():
+            return [p for p in json.loads(self.ok("get", "pods", "-o", "json", *ns))["items"]
+                    if p["status"].get("phase") == "Succeeded"]
+        self.wait_for(lambda: len(succeeded()) == 5, what="5 pods Succeeded")
+        # The collector runs every 20 s; the threshold here is 3 (whole cluster).
+        self.wait_for(lambda: len(succeeded()) <= 3, timeout=45, what="terminated pods collected")
+        left = sorted(p["metadata"]["name"] for p in succeeded())
+        self.assertNotIn("done-0", left)
 
     def test_silent_node_goes_not_ready_and_pods_move(self):
         ns = ["-n", self.ns]
