@@ -17,6 +17,7 @@
 #include "controllers/nodelifecycle/node_lifecycle_controller.h"
 #include "controllers/podgc/podgc_controller.h"
 #include "controllers/replicaset/replicaset_controller.h"
+#include "controllers/resourcequota/resourcequota_controller.h"
 #include "controllers/serviceaccount/serviceaccount_controller.h"
 #include "controllers/statefulset/statefulset_controller.h"
 
@@ -167,6 +168,7 @@ std::vector<std::unique_ptr<Controller>> NewDefaultControllers(client::RestClien
   out.push_back(std::make_unique<EndpointsController>(client));
   out.push_back(std::make_unique<PodGcController>(client, options.terminated_pod_gc_threshold));
   out.push_back(std::make_unique<DisruptionController>(client));
+  out.push_back(std::make_unique<ResourceQuotaController>(client));
   out.push_back(std::make_unique<CronJobController>(client));
   out.push_back(std::make_unique<NodeLifecycleController>(client, options.node_monitor_grace_period));
   return out;

@@ -10,7 +10,8 @@ and recreated elsewhere (node lifecycle); a daemon set lands on every eligible n
 image; a stateful set creates pods in order with stable names and claims,
 rolls updates down to its partition and scales down from the top; services
 get Endpoints and EndpointSlices of the pods they select; disruption budgets
-get their status; terminated pods beyond the threshold are collected."""
+get their status; terminated pods beyond the threshold are collected; resource quotas report
+what the namespace uses."""
 import json
 import os
 import signal
@@ -382,6 +383,27 @@ sys.exit("rc did not reach 4: %s" % rc.status)
         self.wait_for(lambda: len(succeeded()) <= 3, timeout=45, what="terminated pods collected")
         left = sorted(p["metadata"]["name"] for p in succeeded())
         self.assertNotIn("done-0", left)
+
+    def test_resource_quota_usage(self):
+        ns = ["-n", self.ns]
+        quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "namespace": self.ns},
+                 "spec": {"hard": {"pods": "10", "requests.cpu": "2", "limits.memory": "4Gi", "configmaps": "5",
+                                   "count/deployments.apps": "2"}}}
+        self.ok("apply", "-f", "-", input=json.dumps(quota))
+        dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "sized", "namespace": self.ns},
+               "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "sized"}},
+                        "template": {"metadata": {"labels": {"app": "sized"}}, "spec": {"containers": [
+                            {"name": "c", "image": "nginx:1.25", "resources": {
+                                "requests": {"cpu": "100m"}, "limits": {"cpu": "200m", "memory": "256Mi"}}}]}}}}
+        self.ok("apply", "-f", "-", input=json.dumps(dep))
+        self.ok("create", "configmap", "one", "--from-literal=a=b", *ns)
+        cms = len(json.loads(self.ok("get", "configmaps", "-o", "json", *ns))["items"])
+        want = {"pods": "2", "requests.cpu": "200m", "limits.memory": "512Mi", "configmaps": str(cms),
+                "count/deployments.apps": "1"}
+        q = self.wait_for(lambda: (lambda q: q if q.get("status", {}).get("used") == want else None)(
+            json.loads(self.ok("get", "resourcequota", "q", "-o", "json", *ns))), what="quota usage " + str(want))
+        self.assertEqual(q["status"]["hard"], quota["spec"]["hard"])
+        self.assertRegex(self.ok("describe", "quota", "q", *ns), r"requests\.cpu\s+200m\s+2")
 
     def test_silent_node_goes_not_ready_and_pods_move(self):
         ns = ["-n", self.ns]
