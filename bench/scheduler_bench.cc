@@ -172,15 +172,42 @@ int NodesReady(client::RestClient& c) {
   return n;
 }
 
+// A Deployment of `replicas` pods: seconds from its creation until the
+// deployment reports every replica available (controllers, scheduler and
+// hollow nodes all in the path).
+double DeploymentSeconds(client::RestClient& c, int replicas) {
+  if (auto r = c.Post("/api/v1/namespaces", bj::object{{"metadata", bj::object{{"name", "deploy"}}}}); !r.ok()) {
+    Die("create namespace", r.status());
+  }
+  bj::object d{{"apiVersion", "apps/v1"},
+               {"kind", "Deployment"},
+               {"metadata", bj::object{{"name", "big"}}},
+               {"spec", bj::object{{"replicas", replicas},
+                                   {"selector", bj::object{{"matchLabels", bj::object{{"app", "big"}}}}},
+                                   {"template", bj::object{{"metadata", bj::object{{"labels", bj::object{{"app", "big"}}}}},
+                                                           {"spec", PodObject("x", "", false)["spec"]}}}}}};
+  auto t0 = SteadyClock::now();
+  if (auto r = c.Post("/apis/apps/v1/namespaces/deploy/deployments", d); !r.ok()) Die("create deployment", r.status());
+  for (;;) {
+    auto got = c.Get("/apis/apps/v1/namespaces/deploy/deployments/big");
+    if (got.ok() && api::IntAt(got->get_object(), {"status", "availableReplicas"}).value_or(0) == replicas) break;
+    if (Secs(SteadyClock::now() - t0) > 300) Die("deployment", Status::Timeout("not available after 300 s"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Secs(SteadyClock::now() - t0);
+}
+
 struct RunResult {
   int nodes;
+  double deploy_s = 0;
   double baseline, basic_bound, basic_running, anti_bound;
   double p50, p99, anti_p50, anti_p99;
   long rss_server_kib, rss_sim_kib;
   int filled;
 };
 
-RunResult RunAt(const std::string& kubepp, const std::string& dir, int nodes, int pods, int anti_pods, int fill) {
+RunResult RunAt(const std::string& kubepp, const std::string& dir, int nodes, int pods, int anti_pods, int fill,
+                int deployment) {
   auto port = PickFreePort();
   if (!port.ok()) Die("port", port.status());
   std::string data = dir + "/n" + std::to_string(nodes);
@@ -214,6 +241,10 @@ RunResult RunAt(const std::string& kubepp, const std::string& dir, int nodes, in
 
   RunResult r{};
   r.nodes = nodes;
+  if (deployment > 0) {
+    std::fprintf(stderr, "scheduler bench: deployment of %d replicas...\n", deployment);
+    r.deploy_s = DeploymentSeconds(c, deployment);
+  }
   std::fprintf(stderr, "scheduler bench: baseline (pre-bound) burst of %d...\n", pods);
   Burst base = RunBurst(c, "baseline", pods, true, nodes, false);
   r.baseline = pods / base.create_s;
@@ -251,11 +282,13 @@ int main(int argc, char** argv) {
   CLI::App app{"Scheduler throughput on hollow nodes"};
   std::string kubepp = "build/bin/kubepp";
   std::vector<int> node_counts = {1000, 5000};
-  int pods = 10000, anti_pods = 1000, fill = 50000;
+  int pods = 10000, anti_pods = 1000, fill = 50000, deployment = 5000;
   app.add_option("--kubepp", kubepp, "kubepp binary")->capture_default_str();
   app.add_option("--nodes", node_counts, "Node counts, one run each")->capture_default_str();
   app.add_option("--pods", pods, "Pods per burst")->capture_default_str();
   app.add_option("--anti-pods", anti_pods, "Pods in the anti-affinity burst")->capture_default_str();
+  app.add_option("--deployment", deployment, "Replicas of the deployment phase (smallest node count only; 0: skip)")
+      ->capture_default_str();
   app.add_option("--fill", fill, "Pods in the cluster for the RSS figure (largest node count only)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
@@ -264,13 +297,17 @@ int main(int argc, char** argv) {
   std::vector<RunResult> results;
   for (size_t i = 0; i < node_counts.size(); ++i) {
     bool last = i + 1 == node_counts.size();
-    results.push_back(RunAt(kubepp, tmp->path(), node_counts[i], pods, anti_pods, last ? fill : 0));
+    results.push_back(RunAt(kubepp, tmp->path(), node_counts[i], pods, anti_pods, last ? fill : 0, i == 0 ? deployment : 0));
   }
   std::printf("%-6s %12s %12s %12s %10s %10s %12s %10s %10s\n", "nodes", "baseline/s", "bound/s", "running/s", "p50 ms",
               "p99 ms", "anti bound/s", "anti p50", "anti p99");
   for (const auto& r : results) {
     std::printf("%-6d %12.0f %12.0f %12.0f %10.1f %10.1f %12.0f %10.1f %10.1f\n", r.nodes, r.baseline, r.basic_bound,
                 r.basic_running, r.p50, r.p99, r.anti_bound, r.anti_p50, r.anti_p99);
+  }
+  if (results.front().deploy_s > 0) {
+    std::printf("deployment of %d replicas on %d nodes: all available in %.1f s (%.0f pods/s)\n", deployment,
+                results.front().nodes, results.front().deploy_s, deployment / results.front().deploy_s);
   }
   const RunResult& big = results.back();
   std::printf("RSS at %d nodes and %d pods: server (apiserver+scheduler+controllers) %.0f MiB, sim %.0f MiB\n", big.nodes,

@@ -12,7 +12,7 @@
 // only pods that carry either terminate on their own.
 //
 // One pod informer serves every hollow node; pod work goes through a work
-// queue with a few workers, so thousands of nodes cost a few threads.
+// queue with 16 workers, so thousands of nodes cost a few threads.
 #pragma once
 
 #include <atomic>
@@ -40,7 +40,7 @@ struct HollowOptions {
   std::chrono::milliseconds startup_delay{0};  // before a pod turns Running
   std::chrono::milliseconds lease_period = std::chrono::seconds(10);
   std::chrono::milliseconds status_period = std::chrono::seconds(60);
-  int workers = 4;
+  int workers = 16;
 };
 
 class HollowCluster {

@@ -103,14 +103,20 @@ void GarbageCollector::Observe(const Resource& r, const client::ObjectPtr& obj) 
                           api::BoolAt(ro, {"blockOwnerDeletion"})});
       }
     }
-    for (const auto& o : n.owners) dependents_[o.uid].erase(uid);
-    bool owner_missing = false;
-    for (const auto& o : owners) {
-      dependents_[o.uid].insert(uid);
-      auto it = nodes_.find(o.uid);
-      if (it == nodes_.end() || it->second.res == nullptr) owner_missing = true;
+    bool same = owners.size() == n.owners.size();
+    for (size_t i = 0; same && i < owners.size(); ++i) {
+      same = owners[i].uid == n.owners[i].uid && owners[i].block == n.owners[i].block;
     }
-    n.owners = std::move(owners);
+    bool owner_missing = false;
+    if (!same) {  // most updates (status) leave the references alone
+      for (const auto& o : n.owners) dependents_[o.uid].erase(uid);
+      for (const auto& o : owners) {
+        dependents_[o.uid].insert(uid);
+        auto it = nodes_.find(o.uid);
+        if (it == nodes_.end() || it->second.res == nullptr) owner_missing = true;
+      }
+      n.owners = std::move(owners);
+    }
     if (owner_missing) enqueue.push_back("d:" + uid);
     if (Deleting(*obj) && HasFinalizer(*obj, "orphan")) enqueue.push_back("o:" + uid);
     if (Deleting(*obj) && HasFinalizer(*obj, "foregroundDeletion")) {

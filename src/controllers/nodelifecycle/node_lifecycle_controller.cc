@@ -90,8 +90,21 @@ void NodeLifecycleController::Init(InformerFactory* informers) {
                              else queue().Add("node/" + std::string(api::Name(*b)));
                            },
                            nullptr});
+  // Only pods on nodes with NoExecute taints need a look (node taint changes
+  // enqueue the node's pods themselves).
   auto pod_changed = [this](const client::ObjectPtr& p) {
-    if (!api::StrAt(*p, {"spec", "nodeName"}).empty()) queue().Add("pod/" + client::KeyOf(*p));
+    std::string_view node = api::StrAt(*p, {"spec", "nodeName"});
+    if (node.empty()) return;
+    client::ObjectPtr n = nodes_->Get(std::string(node));
+    if (n == nullptr) return;
+    const auto* taints = api::ArrAt(*n, {"spec", "taints"});
+    if (taints == nullptr) return;
+    for (const auto& t : *taints) {
+      if (api::StrAt(t.get_object(), {"effect"}) == "NoExecute") {
+        queue().Add("pod/" + client::KeyOf(*p));
+        return;
+      }
+    }
   };
   pods_->AddEventHandler({pod_changed, [pod_changed](const client::ObjectPtr&, const client::ObjectPtr& p) { pod_changed(p); },
                           nullptr});
