@@ -187,6 +187,34 @@ sys.exit("rc did not reach 4: %s" % rc.status)
         self.ok("rollout", "status", "deployment/web", "--timeout=30s", *ns)
         self.assertEqual({p["spec"]["containers"][0]["image"] for p in self.pods("app=web")}, {"nginx:1.27"})
 
+    def test_proportional_scaling_during_a_stuck_rollout(self):
+        ns = ["-n", self.ns]
+        dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "prop", "namespace": self.ns},
+               "spec": {"replicas": 10, "selector": {"matchLabels": {"app": "prop"}},
+                        "strategy": {"rollingUpdate": {"maxSurge": 3, "maxUnavailable": 2}},
+                        "template": {"metadata": {"labels": {"app": "prop"}},
+                                     "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}}}}
+        self.ok("apply", "-f", "-", input=json.dumps(dep))
+        self.ok("rollout", "status", "deployment/prop", "--timeout=30s", *ns)
+        # A new template whose pods can never be placed: the rollout stalls.
+        self.ok("patch", "deployment", "prop", "-p", json.dumps({"spec": {"template": {"spec": {
+            "nodeSelector": {"nowhere": "true"}}}}}), *ns)
+        def stalled():
+            rs = json.loads(self.ok("get", "rs", "-l", "app=prop", "-o", "json", *ns))["items"]
+            sizes = sorted(r["spec"]["replicas"] for r in rs)
+            return rs if len(rs) == 2 and sum(sizes) == 13 else None
+        rs = self.wait_for(stalled, what="a stalled rollout at 13 replicas")
+        before = {r["metadata"]["annotations"]["deployment.kubernetes.io/revision"]: r["spec"]["replicas"] for r in rs}
+        self.assertEqual(before, {"1": 8, "2": 5})
+        self.ok("scale", "deployment", "prop", "--replicas=30", *ns)
+        def scaled():
+            rs = json.loads(self.ok("get", "rs", "-l", "app=prop", "-o", "json", *ns))["items"]
+            sizes = {r["metadata"]["annotations"]["deployment.kubernetes.io/revision"]: r["spec"]["replicas"] for r in rs}
+            return sizes if sum(sizes.values()) == 33 else None
+        after = self.wait_for(scaled, what="33 replicas across both sets")
+        # Each set grows by its share: 8/13 and 5/13 of 33 (upstream's arithmetic).
+        self.assertEqual(after, {"1": 20, "2": 13})
+
     def test_recreate_strategy(self):
         ns = ["-n", self.ns]
         manifest = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "db", "namespace": self.ns},

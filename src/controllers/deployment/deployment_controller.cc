@@ -240,6 +240,49 @@ Status DeploymentController::Reconcile(const std::string& key) {
     return SyncStatus(d, all, new_rs.get(), "DeploymentPaused", "Deployment is paused");
   }
 
+  // Proportional scaling: the deployment was scaled while several replica
+  // sets are active; each takes its share of the change (upstream's scale()).
+  if (!recreate) {
+    std::vector<client::ObjectPtr> active;
+    for (const auto& rs : all) {
+      if (Replicas(*rs) > 0) active.push_back(rs);
+    }
+    bool scaling = false;
+    for (const auto& rs : active) {
+      std::string_view desired = api::StrAt(*rs, {"metadata", "annotations", kDesired});
+      if (!desired.empty() && desired != std::to_string(want)) scaling = true;
+    }
+    if (active.size() > 1 && scaling) {
+      int64_t total = 0;
+      for (const auto& rs : active) total += Replicas(*rs);
+      int64_t allowed = want + max_surge;
+      int64_t to_add = allowed - total;
+      // Larger sets first when growing, smaller first when shrinking.
+      std::sort(active.begin(), active.end(), [to_add](const client::ObjectPtr& a, const client::ObjectPtr& b) {
+        return to_add > 0 ? Replicas(*a) > Replicas(*b) : Replicas(*a) < Replicas(*b);
+      });
+      std::vector<int64_t> sizes;
+      int64_t added = 0;
+      for (const auto& rs : active) {
+        int64_t cur = Replicas(*rs);
+        std::string_view max_s = api::StrAt(*rs, {"metadata", "annotations", kMaxReplicas});
+        int64_t annotated_max = max_s.empty() ? total : std::strtoll(std::string(max_s).c_str(), nullptr, 10);
+        int64_t proportion = 0;
+        if (to_add != 0 && annotated_max > 0) {
+          int64_t fraction = want == 0 ? -cur
+                                       : std::llround(static_cast<double>(cur * allowed) / static_cast<double>(annotated_max)) - cur;
+          int64_t remaining = to_add - added;
+          proportion = to_add > 0 ? std::min(fraction, remaining) : std::max(fraction, remaining);
+        }
+        added += proportion;
+        sizes.push_back(cur + proportion);
+      }
+      if (!sizes.empty()) sizes[0] = std::max<int64_t>(0, sizes[0] + to_add - added);  // leftovers to the first
+      for (size_t i = 0; i < active.size(); ++i) RETURN_IF_ERROR(Scale(d, *active[i], sizes[i], max_surge));
+      return SyncStatus(d, all, new_rs.get(), "", "");
+    }
+  }
+
   // The new replica set: created, or re-marked as the latest revision (rollback).
   bj::object created;
   if (new_rs == nullptr) {
