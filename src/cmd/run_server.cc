@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "apiserver/apiserver.h"
@@ -99,6 +100,14 @@ int Serve(int argc, char** argv, bool full_server) {
     }
     cfg->user_agent = "kube-controller-manager";
     self_client = std::make_unique<client::RestClient>(*cfg);
+    // Readiness gate: the scheduler and controllers start once the API
+    // server says it is ready (bootstrap done), as separate processes would.
+    // (/readyz answers plain text; the default namespace exists exactly when
+    // its bootstrap hook has run.)
+    for (int i = 0; i < 600; ++i) {
+      if (self_client->Get("/api/v1/namespaces/default").ok()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     controllers::ManagerOptions mo;
     mo.cluster_cidr = cluster_cidr;
     auto g = controllers::ParseDuration(grace);

@@ -215,6 +215,38 @@ sys.exit("rc did not reach 4: %s" % rc.status)
         # Each set grows by its share: 8/13 and 5/13 of 33 (upstream's arithmetic).
         self.assertEqual(after, {"1": 20, "2": 13})
 
+    def test_deployment_with_python_client(self):
+        script = """
+import sys, time
+from kubernetes import client, config
+config.load_kube_config(sys.argv[1])
+apps = client.AppsV1Api()
+ns = sys.argv[2]
+body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "py"},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "py"}},
+                 "template": {"metadata": {"labels": {"app": "py"}},
+                              "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}}}}
+apps.create_namespaced_deployment(ns, body)
+def wait(image):
+    for _ in range(300):
+        d = apps.read_namespaced_deployment("py", ns)
+        s = d.status
+        if (s.observed_generation == d.metadata.generation and s.updated_replicas == 3 and s.available_replicas == 3
+                and s.replicas == 3 and d.spec.template.spec.containers[0].image == image):
+            return d
+        time.sleep(0.1)
+    sys.exit("not rolled out: %s" % d.status)
+wait("nginx:1.25")
+apps.patch_namespaced_deployment("py", ns, {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "nginx:1.26"}]}}}})
+d = wait("nginx:1.26")
+rs = apps.list_namespaced_replica_set(ns, label_selector="app=py").items
+print(d.metadata.annotations["deployment.kubernetes.io/revision"], sorted(r.spec.replicas for r in rs))
+"""
+        r = subprocess.run(["/usr/bin/python3", "-c", script, self.s.kubeconfig, self.ns], capture_output=True,
+                           text=True, timeout=90)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stdout.strip(), "2 [0, 3]")
+
     def test_recreate_strategy(self):
         ns = ["-n", self.ns]
         manifest = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "db", "namespace": self.ns},
