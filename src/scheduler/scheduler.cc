@@ -451,14 +451,20 @@ void Scheduler::StartScheduling() {
   r->namespaces->AddEventHandler({[run](const client::ObjectPtr& o) { run->OnNamespace(o, false); },
                                   [run](const client::ObjectPtr&, const client::ObjectPtr& o) { run->OnNamespace(o, false); },
                                   [run](const client::ObjectPtr& o) { run->OnNamespace(o, true); }});
-  // Nodes and namespaces first, so the first pods see them.
+  // Informers sync on the loop thread (this runs on the elector's, which
+  // must return promptly): nodes and namespaces first, so the first pods see them.
   r->nodes->Start();
   r->namespaces->Start();
-  r->nodes->WaitForSync(std::chrono::seconds(30));
-  r->namespaces->WaitForSync(std::chrono::seconds(30));
-  r->pods->Start();
-  r->pods->WaitForSync(std::chrono::seconds(60));
-  r->loop = std::thread([run] { run->Loop(); });
+  r->loop = std::thread([run] {
+    while (!run->stopping.load() && !(run->nodes->WaitForSync(std::chrono::milliseconds(200)) &&
+                                      run->namespaces->WaitForSync(std::chrono::milliseconds(200)))) {
+    }
+    if (run->stopping.load()) return;
+    run->pods->Start();
+    while (!run->stopping.load() && !run->pods->WaitForSync(std::chrono::milliseconds(200))) {
+    }
+    run->Loop();
+  });
   pthread_setname_np(r->loop.native_handle(), "sched-loop");
   run_ = std::move(r);
   leading_.store(true);
