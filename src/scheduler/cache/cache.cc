@@ -106,7 +106,9 @@ const Snapshot& Cache::UpdateSnapshot() {
   }
   snapshot_.have_pods_with_affinity = 0;
   snapshot_.have_pods_with_required_anti_affinity = 0;
+  snapshot_.have_pods_with_scored_affinity = 0;
   for (NodeInfo* n : snapshot_.nodes) {
+    if (n->pods_with_scored_affinity > 0) ++snapshot_.have_pods_with_scored_affinity;
     if (n->pods_with_affinity > 0) ++snapshot_.have_pods_with_affinity;
     if (n->pods_with_required_anti_affinity > 0) ++snapshot_.have_pods_with_required_anti_affinity;
   }

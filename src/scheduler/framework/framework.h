@@ -88,6 +88,7 @@ struct Snapshot {
   std::map<std::string, NodeInfo*, std::less<>> by_name;
   int have_pods_with_affinity = 0;                // nodes with any
   int have_pods_with_required_anti_affinity = 0;
+  int have_pods_with_scored_affinity = 0;         // nodes with pods whose terms score others
   std::function<const Labels*(const std::string& ns)> namespace_labels;
   // Image name -> number of nodes that have it (ImageLocality).
   const std::map<std::string, int, std::less<>>* image_nodes = nullptr;

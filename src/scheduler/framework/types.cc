@@ -387,6 +387,7 @@ void NodeInfo::AddPod(const PodInfoPtr& p) {
   non_zero_requested.memory += p->non_zero_requests.memory;
   if (p->HasAffinityTerms()) ++pods_with_affinity;
   if (!p->required_anti_affinity.empty()) ++pods_with_required_anti_affinity;
+  if (p->ScoresAffinity()) ++pods_with_scored_affinity;
   for (const auto& hp : p->host_ports) used_ports.emplace(hp.protocol, hp.ip, hp.port);
   ++generation;
 }
@@ -402,6 +403,7 @@ bool NodeInfo::RemovePod(const std::string& key) {
     non_zero_requested.memory -= p->non_zero_requests.memory;
     if (p->HasAffinityTerms()) --pods_with_affinity;
     if (!p->required_anti_affinity.empty()) --pods_with_required_anti_affinity;
+    if (p->ScoresAffinity()) --pods_with_scored_affinity;
     for (const auto& hp : p->host_ports) {
       auto it = used_ports.find({hp.protocol, hp.ip, hp.port});
       if (it != used_ports.end()) used_ports.erase(it);

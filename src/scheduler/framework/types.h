@@ -122,6 +122,10 @@ struct PodInfo {
   std::vector<TopologySpreadConstraint> spread_constraints;
   std::vector<std::string> owner_kinds;  // controller owner kind (for default spreading)
 
+  // Terms that count in other pods' scores (required affinity, preferred terms).
+  bool ScoresAffinity() const {
+    return !required_affinity.empty() || !preferred_affinity.empty() || !preferred_anti_affinity.empty();
+  }
   bool HasAffinityTerms() const {
     return !required_affinity.empty() || !required_anti_affinity.empty() || !preferred_affinity.empty() ||
            !preferred_anti_affinity.empty();
@@ -144,6 +148,7 @@ struct NodeInfo {
   std::vector<PodInfoPtr> pods;
   int pods_with_affinity = 0;
   int pods_with_required_anti_affinity = 0;
+  int pods_with_scored_affinity = 0;
   std::multiset<std::tuple<std::string, std::string, int32_t>> used_ports;  // protocol, ip, port
   std::map<std::string, int64_t, std::less<>> image_sizes;  // name (each alias) -> size
   uint64_t generation = 0;

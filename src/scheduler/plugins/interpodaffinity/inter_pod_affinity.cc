@@ -12,9 +12,50 @@
 namespace kubepp::scheduler::plugins {
 namespace {
 
-using TopoCounts = std::unordered_map<std::string, int64_t>;
+// Counts per topology domain: key -> value -> count (looked up from a
+// node's labels without building strings).
+class TopoCounts {
+ public:
+  void Add(const std::string& key, const std::string& value, int64_t d) { m_[key][value] += d; }
+  int64_t Get(const std::string& key, const std::string& value) const {
+    auto k = m_.find(key);
+    if (k == m_.end()) return 0;
+    auto v = k->second.find(value);
+    return v == k->second.end() ? 0 : v->second;
+  }
+  // The sum over a node's labels.
+  int64_t SumFor(const Labels& labels) const {
+    int64_t total = 0;
+    for (const auto& [k, vals] : m_) {
+      auto l = labels.find(k);
+      if (l == labels.end()) continue;
+      auto v = vals.find(l->second);
+      if (v != vals.end()) total += v->second;
+    }
+    return total;
+  }
+  bool AnyPositiveFor(const Labels& labels) const {
+    for (const auto& [k, vals] : m_) {
+      auto l = labels.find(k);
+      if (l == labels.end()) continue;
+      auto v = vals.find(l->second);
+      if (v != vals.end() && v->second > 0) return true;
+    }
+    return false;
+  }
+  bool AnyPositive() const {
+    for (const auto& [k, vals] : m_) {
+      for (const auto& [v, c] : vals) {
+        if (c > 0) return true;
+      }
+    }
+    return false;
+  }
+  bool empty() const { return m_.empty(); }
 
-std::string TopoKey(const std::string& key, const std::string& value) { return key + '\x1f' + value; }
+ private:
+  std::unordered_map<std::string, std::unordered_map<std::string, int64_t>> m_;
+};
 
 const Labels* NsLabels(const Snapshot& snap, const std::string& ns) {
   return snap.namespace_labels ? snap.namespace_labels(ns) : nullptr;
@@ -73,15 +114,11 @@ class InterPodAffinity : public PreFilterPlugin, public FilterPlugin, public Pre
       for (const auto& t : pod.required_affinity) {
         auto l = node.labels.find(t.topology_key);
         if (l == node.labels.end()) return PluginStatus::Unresolvable("node(s) didn't match pod affinity rules");
-        auto it = s->affinity.find(TopoKey(t.topology_key, l->second));
-        if (it == s->affinity.end() || it->second <= 0) all = false;
+        if (s->affinity.Get(t.topology_key, l->second) <= 0) all = false;
       }
       if (!all) {
         // No pod anywhere matches: the pod may go anywhere if it matches its own terms.
-        bool any = false;
-        for (const auto& [k, c] : s->affinity) {
-          if (c > 0) any = true;
-        }
+        bool any = s->affinity.AnyPositive();
         bool self = true;
         const Labels* own_ns = NsLabels(*s->snap, pod.ns);
         for (const auto& t : pod.required_affinity) {
@@ -93,40 +130,40 @@ class InterPodAffinity : public PreFilterPlugin, public FilterPlugin, public Pre
     for (const auto& t : pod.required_anti_affinity) {
       auto l = node.labels.find(t.topology_key);
       if (l == node.labels.end()) continue;
-      auto it = s->anti.find(TopoKey(t.topology_key, l->second));
-      if (it != s->anti.end() && it->second > 0) {
+      if (s->anti.Get(t.topology_key, l->second) > 0) {
         return PluginStatus::Unschedulable("node(s) didn't match pod anti-affinity rules");
       }
     }
-    for (const auto& [k, v] : node.labels) {
-      auto it = s->existing_anti.find(TopoKey(k, v));
-      if (it != s->existing_anti.end() && it->second > 0) {
-        return PluginStatus::Unschedulable("node(s) didn't satisfy existing pods anti-affinity rules");
-      }
+    if (s->existing_anti.AnyPositiveFor(node.labels)) {
+      return PluginStatus::Unschedulable("node(s) didn't satisfy existing pods anti-affinity rules");
     }
     return {};
   }
 
   PluginStatus PreScore(CycleState& state, const PodInfo& pod, const std::vector<NodeInfo*>&, const Snapshot& snap) override {
     bool has_pref = !pod.preferred_affinity.empty() || !pod.preferred_anti_affinity.empty();
-    if (!has_pref && snap.have_pods_with_affinity == 0) return PluginStatus::Skip();
+    if (!has_pref && snap.have_pods_with_scored_affinity == 0) return PluginStatus::Skip();
     auto s = std::make_unique<ScoreState>();
     const Labels* own_ns = NsLabels(snap, pod.ns);
     for (const NodeInfo* n : snap.nodes) {
-      if (!has_pref && n->pods_with_affinity == 0) continue;
+      if (!has_pref && n->pods_with_scored_affinity == 0) continue;
       for (const auto& other : n->pods) {
-        const Labels* other_ns = NsLabels(snap, other->ns);
+        bool other_scores = other->ScoresAffinity();
+        if (!has_pref && !other_scores) continue;
         auto add = [&](const PodAffinityTerm& t, int64_t w) {
           auto l = n->labels.find(t.topology_key);
-          if (l != n->labels.end()) s->scores[TopoKey(t.topology_key, l->second)] += w;
+          if (l != n->labels.end()) s->scores.Add(t.topology_key, l->second, w);
         };
-        for (const auto& wt : pod.preferred_affinity) {
-          if (wt.term.Matches(*other, other_ns)) add(wt.term, wt.weight);
+        if (has_pref) {
+          const Labels* other_ns = pod.any_namespace_selector ? NsLabels(snap, other->ns) : nullptr;
+          for (const auto& wt : pod.preferred_affinity) {
+            if (wt.term.Matches(*other, other_ns)) add(wt.term, wt.weight);
+          }
+          for (const auto& wt : pod.preferred_anti_affinity) {
+            if (wt.term.Matches(*other, other_ns)) add(wt.term, -wt.weight);
+          }
         }
-        for (const auto& wt : pod.preferred_anti_affinity) {
-          if (wt.term.Matches(*other, other_ns)) add(wt.term, -wt.weight);
-        }
-        if (!other->HasAffinityTerms()) continue;
+        if (!other_scores) continue;
         if (hard_weight_ > 0) {
           for (const auto& t : other->required_affinity) {
             if (t.Matches(pod, own_ns)) add(t, hard_weight_);
@@ -147,12 +184,7 @@ class InterPodAffinity : public PreFilterPlugin, public FilterPlugin, public Pre
   int64_t Score(const CycleState& state, const PodInfo&, const NodeInfo& node) override {
     const auto* s = static_cast<const ScoreState*>(state.Read(Name()));
     if (s == nullptr) return 0;
-    int64_t total = 0;
-    for (const auto& [k, v] : node.labels) {
-      auto it = s->scores.find(TopoKey(k, v));
-      if (it != s->scores.end()) total += it->second;
-    }
-    return total;
+    return s->scores.SumFor(node.labels);
   }
   void NormalizeScore(const CycleState&, const PodInfo&, std::vector<int64_t>& scores) override {
     if (scores.empty()) return;
@@ -167,7 +199,7 @@ class InterPodAffinity : public PreFilterPlugin, public FilterPlugin, public Pre
     for (const auto& t : other.required_anti_affinity) {
       if (!t.Matches(pod, own_ns)) continue;
       auto l = n.labels.find(t.topology_key);
-      if (l != n.labels.end()) s.existing_anti[TopoKey(t.topology_key, l->second)] += delta;
+      if (l != n.labels.end()) s.existing_anti.Add(t.topology_key, l->second, delta);
     }
   }
   void AddIncoming(FilterState& s, const PodInfo& pod, const PodInfo& other, const NodeInfo& n, const Snapshot& snap,
@@ -186,14 +218,14 @@ class InterPodAffinity : public PreFilterPlugin, public FilterPlugin, public Pre
       if (all) {
         for (const auto& t : pod.required_affinity) {
           auto l = n.labels.find(t.topology_key);
-          if (l != n.labels.end()) s.affinity[TopoKey(t.topology_key, l->second)] += delta;
+          if (l != n.labels.end()) s.affinity.Add(t.topology_key, l->second, delta);
         }
       }
     }
     for (const auto& t : pod.required_anti_affinity) {
       if (!t.Matches(other, other_ns)) continue;
       auto l = n.labels.find(t.topology_key);
-      if (l != n.labels.end()) s.anti[TopoKey(t.topology_key, l->second)] += delta;
+      if (l != n.labels.end()) s.anti.Add(t.topology_key, l->second, delta);
     }
   }
   void Update(CycleState& state, const PodInfo& pod, const PodInfo& other, const NodeInfo& node, int64_t delta) {
