@@ -45,18 +45,21 @@ void Cache::RemoveNode(const std::string& name) {
   }
 }
 
-void Cache::PlaceOn(const PodInfoPtr& pod) { NodeSlot(pod->node_name).AddPod(pod); }
+void Cache::PlaceOn(const PodInfoPtr& pod) {
+  NodeSlot(pod->node_name).AddPod(pod);
+  pods_by_ns_[pod->ns][pod->key] = pod;
+}
 
 void Cache::AddOrUpdatePod(const PodInfoPtr& pod) {
   auto it = pods_.find(pod->key);
   if (it != pods_.end()) {
-    const std::string& old_node = it->second.pod->node_name;
+    const std::string old_node = it->second.pod->node_name;
     if (NodeInfo* n = Node(old_node)) {
       n->RemovePod(pod->key);
       if (!n->node && n->pods.empty()) nodes_.erase(old_node);
     }
   }
-  PlaceOn(pod);
+  PlaceOn(pod);  // replaces the namespace index entry too
   pods_[pod->key] = {pod, false};
 }
 
@@ -67,6 +70,10 @@ void Cache::RemovePod(const std::string& key) {
   if (NodeInfo* n = Node(node)) {
     n->RemovePod(key);
     if (!n->node && n->pods.empty()) nodes_.erase(node);
+  }
+  if (auto ns = pods_by_ns_.find(it->second.pod->ns); ns != pods_by_ns_.end()) {
+    ns->second.erase(key);
+    if (ns->second.empty()) pods_by_ns_.erase(ns);
   }
   pods_.erase(it);
 }
@@ -113,6 +120,7 @@ const Snapshot& Cache::UpdateSnapshot() {
     if (n->pods_with_required_anti_affinity > 0) ++snapshot_.have_pods_with_required_anti_affinity;
   }
   snapshot_.image_nodes = &image_nodes_;
+  snapshot_.pods_by_namespace = &pods_by_ns_;
   return snapshot_;
 }
 

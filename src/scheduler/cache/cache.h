@@ -49,6 +49,7 @@ class Cache {
   std::map<std::string, std::unique_ptr<NodeInfo>, std::less<>> nodes_;
   std::map<std::string, PodState> pods_;
   std::map<std::string, int, std::less<>> image_nodes_;
+  std::map<std::string, std::map<std::string, PodInfoPtr>, std::less<>> pods_by_ns_;
   bool node_set_changed_ = true;
   Snapshot snapshot_;
 };

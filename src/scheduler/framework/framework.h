@@ -90,6 +90,8 @@ struct Snapshot {
   int have_pods_with_required_anti_affinity = 0;
   int have_pods_with_scored_affinity = 0;         // nodes with pods whose terms score others
   std::function<const Labels*(const std::string& ns)> namespace_labels;
+  // Placed pods (bound or assumed) by namespace, then key.
+  const std::map<std::string, std::map<std::string, PodInfoPtr>, std::less<>>* pods_by_namespace = nullptr;
   // Image name -> number of nodes that have it (ImageLocality).
   const std::map<std::string, int, std::less<>>* image_nodes = nullptr;
   NodeInfo* Get(std::string_view name) const {

@@ -88,11 +88,28 @@ class InterPodAffinity : public PreFilterPlugin, public FilterPlugin, public Pre
     auto s = std::make_unique<FilterState>();
     s->snap = &snap;
     const Labels* own_ns = NsLabels(snap, pod.ns);
+    bool own_terms = !pod.required_affinity.empty() || !pod.required_anti_affinity.empty();
+    // The pod's own terms only see pods in the namespaces they name: with no
+    // namespaceSelector, scan just those namespaces' pods.
+    std::set<std::string> term_namespaces;
+    bool by_namespace = own_terms && !pod.any_namespace_selector && snap.pods_by_namespace != nullptr;
+    if (by_namespace) {
+      for (const auto* terms : {&pod.required_affinity, &pod.required_anti_affinity}) {
+        for (const auto& t : *terms) term_namespaces.insert(t.namespaces.begin(), t.namespaces.end());
+      }
+      for (const auto& ns : term_namespaces) {
+        auto it = snap.pods_by_namespace->find(ns);
+        if (it == snap.pods_by_namespace->end()) continue;
+        for (const auto& [key, other] : it->second) {
+          if (const NodeInfo* n = snap.Get(other->node_name)) AddIncoming(*s, pod, *other, *n, snap, 1);
+        }
+      }
+    }
     for (const NodeInfo* n : snap.nodes) {
       if (n->pods_with_required_anti_affinity > 0) {
         for (const auto& other : n->pods) AddExistingAnti(*s, pod, *other, *n, own_ns, 1);
       }
-      if (!pod.required_affinity.empty() || !pod.required_anti_affinity.empty()) {
+      if (own_terms && !by_namespace) {
         for (const auto& other : n->pods) AddIncoming(*s, pod, *other, *n, snap, 1);
       }
     }
