@@ -3,12 +3,9 @@ upstream kubectl: completions and parallelism, Indexed jobs, a failing job
 stopping at backoffLimit, activeDeadlineSeconds, suspend, ttlSecondsAfterFinished,
 and a cronjob firing on schedule."""
 import json
-import os
-import signal
-import subprocess
 import unittest
 
-from kubepp_cluster import KUBEPP, KubectlAssertions, Server
+from kubepp_cluster import Component, KubectlAssertions, Server
 
 
 def job(name, ns, extra_spec=None, annotations=None):
@@ -22,15 +19,11 @@ class BatchTest(KubectlAssertions, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.s = Server()
-        cls.logs = open(os.path.join(cls.s.tmp, "sim.log"), "ab")
-        cls.sim = subprocess.Popen([KUBEPP, "sim", "--kubeconfig", cls.s.kubeconfig, "--nodes", "3"],
-                                   stdout=cls.logs, stderr=subprocess.STDOUT)
+        cls.sim = Component(cls.s, "sim", "--nodes", "3")
 
     @classmethod
     def tearDownClass(cls):
-        cls.sim.send_signal(signal.SIGTERM)
-        cls.sim.wait(10)
-        cls.logs.close()
+        cls.sim.close()
         cls.s.close()
 
     def setUp(self):
@@ -86,7 +79,7 @@ class BatchTest(KubectlAssertions, unittest.TestCase):
         self.assertEqual(json.loads(self.ok("get", "pods", "-l", "job-name=held", "-o", "json", *self.n))["items"], [])
         self.ok("patch", "job", "held", "-p", '{"spec":{"suspend":false}}', *self.n)
         self.ok("wait", "--for=condition=complete", "job/held", "--timeout=30s", *self.n)
-        self.ok("apply", "-f", "-", input=job("brief", self.ns, {"ttlSecondsAfterFinished": 1}))
+        self.ok("apply", "-f", "-", input=job("brief", self.ns, {"ttlSecondsAfterFinished": 3}))
         self.ok("wait", "--for=condition=complete", "job/brief", "--timeout=30s", *self.n)
         self.wait_for(lambda: self.s.kubectl("get", "job", "brief", *self.n).returncode != 0, what="ttl deletion")
 

@@ -83,6 +83,20 @@ std::string GarbageCollector::PathOf(const Resource& r, const std::string& ns, c
   return client::ResourcePath(r.group, r.version, r.resource, r.namespaced ? ns : "", name);
 }
 
+std::vector<GarbageCollector::OwnerRef> GarbageCollector::OwnerRefsOf(const bj::object& obj) {
+  std::vector<OwnerRef> owners;
+  if (const auto* refs = api::ArrAt(obj, {"metadata", "ownerReferences"})) {
+    for (const auto& o : *refs) {
+      if (!o.is_object()) continue;
+      const auto& ro = o.get_object();
+      owners.push_back({std::string(api::StrAt(ro, {"apiVersion"})), std::string(api::StrAt(ro, {"kind"})),
+                        std::string(api::StrAt(ro, {"name"})), std::string(api::StrAt(ro, {"uid"})),
+                        api::BoolAt(ro, {"blockOwnerDeletion"})});
+    }
+  }
+  return owners;
+}
+
 void GarbageCollector::Observe(const Resource& r, const client::ObjectPtr& obj) {
   std::string uid(api::Uid(*obj));
   if (uid.empty()) return;
@@ -93,16 +107,7 @@ void GarbageCollector::Observe(const Resource& r, const client::ObjectPtr& obj) 
     n.res = &r;
     n.ns = std::string(api::Namespace(*obj));
     n.name = std::string(api::Name(*obj));
-    std::vector<OwnerRef> owners;
-    if (const auto* refs = api::ArrAt(*obj, {"metadata", "ownerReferences"})) {
-      for (const auto& o : *refs) {
-        if (!o.is_object()) continue;
-        const auto& ro = o.get_object();
-        owners.push_back({std::string(api::StrAt(ro, {"apiVersion"})), std::string(api::StrAt(ro, {"kind"})),
-                          std::string(api::StrAt(ro, {"name"})), std::string(api::StrAt(ro, {"uid"})),
-                          api::BoolAt(ro, {"blockOwnerDeletion"})});
-      }
-    }
+    std::vector<OwnerRef> owners = OwnerRefsOf(*obj);
     bool same = owners.size() == n.owners.size();
     for (size_t i = 0; same && i < owners.size(); ++i) {
       same = owners[i].uid == n.owners[i].uid && owners[i].block == n.owners[i].block;
@@ -181,9 +186,17 @@ Status GarbageCollector::AttemptToDelete(const std::string& uid) {
     if (it == nodes_.end() || it->second.res == nullptr) return Status::OK();
     n = it->second;
   }
-  client::ObjectPtr obj = Current(n);
-  if (obj == nullptr || api::Uid(*obj) != uid || n.owners.empty()) return Status::OK();
+  if (Current(n) == nullptr || n.owners.empty()) return Status::OK();
+  // Decide on the object as the API has it now, not as the informer last saw
+  // it: an orphaning may have just removed the reference (upstream reads the
+  // latest object too).
+  auto live = client_->Get(PathOf(*n.res, n.ns, n.name));
+  if (!live.ok()) return live.status().IsNotFound() ? Status::OK() : live.status();
+  auto obj = std::make_shared<const bj::object>(std::move(live->as_object()));
+  if (api::Uid(*obj) != uid) return Status::OK();
   if (Deleting(*obj) && !HasFinalizer(*obj, "foregroundDeletion")) return Status::OK();
+  n.owners = OwnerRefsOf(*obj);
+  if (n.owners.empty()) return Status::OK();
   std::set<std::string> dangling, waiting;
   int solid = 0;
   for (const auto& o : n.owners) {

@@ -45,6 +45,7 @@ class GarbageCollector : public QueueController {
     std::vector<OwnerRef> owners;
   };
 
+  static std::vector<OwnerRef> OwnerRefsOf(const bj::object& obj);
   Status Reconcile(const std::string& key) override;
   void Observe(const Resource& r, const client::ObjectPtr& obj);
   void Forget(const client::ObjectPtr& obj);
