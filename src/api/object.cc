@@ -19,6 +19,12 @@ const bj::value* At(const bj::value& v, std::initializer_list<std::string_view> 
   return cur;
 }
 
+bool SameAt(const bj::object& a, const bj::object& b, std::initializer_list<std::string_view> path) {
+  const bj::value* x = At(a, path);
+  const bj::value* y = At(b, path);
+  return x == nullptr ? y == nullptr : y != nullptr && *x == *y;
+}
+
 const bj::value* At(const bj::object& o, std::initializer_list<std::string_view> path) {
   const bj::object* cur = &o;
   const bj::value* v = nullptr;

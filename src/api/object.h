@@ -21,6 +21,8 @@ std::optional<int64_t> IntAt(const bj::object& o, std::initializer_list<std::str
 bool BoolAt(const bj::object& o, std::initializer_list<std::string_view> path, bool def = false);
 const bj::object* ObjAt(const bj::object& o, std::initializer_list<std::string_view> path);
 const bj::array* ArrAt(const bj::object& o, std::initializer_list<std::string_view> path);
+// Whether two objects agree at a path: both lack it, or hold equal values.
+bool SameAt(const bj::object& a, const bj::object& b, std::initializer_list<std::string_view> path);
 
 // The member `key` of `o` as an object, made one (replacing a non-object) if needed.
 bj::object& Obj(bj::object& o, std::string_view key);

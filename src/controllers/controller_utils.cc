@@ -221,6 +221,14 @@ bool NodeMatchesPodSelector(const bj::object& pod_spec, const bj::object& node) 
   return false;
 }
 
+bool TolerationMatches(const bj::object& tol, const bj::object& taint) {
+  std::string_view effect = api::StrAt(tol, {"effect"});
+  if (!effect.empty() && effect != api::StrAt(taint, {"effect"})) return false;
+  std::string_view key = api::StrAt(tol, {"key"});
+  if (api::StrAt(tol, {"operator"}, "Equal") == "Exists") return key.empty() || key == api::StrAt(taint, {"key"});
+  return key == api::StrAt(taint, {"key"}) && api::StrAt(tol, {"value"}) == api::StrAt(taint, {"value"});
+}
+
 bool ToleratesTaints(const bj::object& pod_spec, const bj::object& node, std::initializer_list<std::string_view> effects) {
   const auto* taints = api::ArrAt(node, {"spec", "taints"});
   if (taints == nullptr) return true;
@@ -232,15 +240,7 @@ bool ToleratesTaints(const bj::object& pod_spec, const bj::object& node, std::in
     if (std::find(effects.begin(), effects.end(), effect) == effects.end()) continue;
     bool ok = false;
     if (tols != nullptr) {
-      for (const auto& tol : *tols) {
-        if (!tol.is_object()) continue;
-        const auto& t = tol.get_object();
-        std::string_view te = api::StrAt(t, {"effect"});
-        if (!te.empty() && te != effect) continue;
-        std::string_view key = api::StrAt(t, {"key"});
-        if (api::StrAt(t, {"operator"}, "Equal") == "Exists") ok = ok || key.empty() || key == api::StrAt(taint, {"key"});
-        else ok = ok || (key == api::StrAt(taint, {"key"}) && api::StrAt(t, {"value"}) == api::StrAt(taint, {"value"}));
-      }
+      for (const auto& tol : *tols) ok = ok || (tol.is_object() && TolerationMatches(tol.get_object(), taint));
     }
     if (!ok) return false;
   }

@@ -76,6 +76,8 @@ namespace kubepp::controllers {
 // Whether `node` satisfies a pod spec's nodeSelector and required node
 // affinity (matchExpressions on labels, matchFields on metadata.name).
 bool NodeMatchesPodSelector(const bj::object& pod_spec, const bj::object& node);
+// Whether one toleration (JSON) tolerates one taint (JSON).
+bool TolerationMatches(const bj::object& toleration, const bj::object& taint);
 // Whether a pod spec tolerates every taint of `node` whose effect is one of `effects`.
 bool ToleratesTaints(const bj::object& pod_spec, const bj::object& node, std::initializer_list<std::string_view> effects);
 

@@ -5,6 +5,7 @@
 
 #include "api/object.h"
 #include "common/log.h"
+#include "controllers/controller_utils.h"
 #include "controllers/cronjob/cronjob_controller.h"
 #include "controllers/daemonset/daemonset_controller.h"
 #include "controllers/deployment/deployment_controller.h"
@@ -90,6 +91,25 @@ void QueueController::Stop() {
   }
   workers_.clear();
   if (events_) events_->Stop();
+}
+
+client::EventHandler OnEvery(std::function<void(const client::ObjectPtr&)> fn, bool deletes) {
+  client::EventHandler h;
+  h.on_add = fn;
+  h.on_update = [fn](const client::ObjectPtr&, const client::ObjectPtr& o) { fn(o); };
+  if (deletes) h.on_delete = fn;
+  return h;
+}
+
+client::EventHandler QueueController::EnqueueKeys(bool deletes) {
+  return OnEvery([this](const client::ObjectPtr& o) { queue_->Add(client::KeyOf(*o)); }, deletes);
+}
+
+client::EventHandler QueueController::EnqueueOwners(std::string kind) {
+  return OnEvery([this, kind = std::move(kind)](const client::ObjectPtr& o) {
+    auto ref = GetControllerRef(*o);
+    if (ref && ref->kind == kind) queue_->Add(std::string(api::Namespace(*o)) + "/" + ref->name);
+  });
 }
 
 void QueueController::EnableEvents(client::RestClient* client, const std::string& component) {

@@ -37,6 +37,10 @@ class InformerFactory {
   std::map<std::tuple<std::string, std::string, std::string>, std::unique_ptr<client::Informer>> informers_;
 };
 
+// A handler that calls fn(obj) for adds, updates (the new object) and, when
+// `deletes`, deletes.
+client::EventHandler OnEvery(std::function<void(const client::ObjectPtr&)> fn, bool deletes = true);
+
 // A controller: registers its informers and handlers, then runs workers.
 class Controller {
  public:
@@ -62,6 +66,10 @@ class QueueController : public Controller {
  protected:
   virtual Status Reconcile(const std::string& key) = 0;
   client::WorkQueue& queue() { return *queue_; }
+  // Handlers that enqueue the object's own key (on deletes too if `deletes`).
+  client::EventHandler EnqueueKeys(bool deletes = false);
+  // Handlers that enqueue the key of the object's controller when it is a `kind`.
+  client::EventHandler EnqueueOwners(std::string kind);
   // Events as `component` (call from Init); stopped with the controller.
   void EnableEvents(client::RestClient* client, const std::string& component);
   client::EventRecorder& events() { return *events_; }

@@ -32,38 +32,10 @@ size_t NumFeasibleNodesToFind(int32_t percentage, size_t num_all) {
   return std::max<size_t>(n, kMinFeasibleNodesToFind);
 }
 
-// Upstream's FitError.Error().
-std::string FitErrorMessage(size_t num_nodes, const std::string& prefilter_msg, const NodeStatusMap& statuses,
-                            const std::string& postfilter_msg) {
-  std::string msg = "0/" + std::to_string(num_nodes) + " nodes are available:";
-  if (!prefilter_msg.empty()) {
-    msg += " " + prefilter_msg + ".";
-  } else {
-    std::map<std::string, int> reasons;
-    for (const auto& [n, st] : statuses) {
-      for (const auto& r : st.reasons()) ++reasons[r];
-    }
-    std::vector<std::string> parts;
-    for (const auto& [r, c] : reasons) parts.push_back(std::to_string(c) + " " + r);
-    std::sort(parts.begin(), parts.end());
-    if (!parts.empty()) {
-      msg += " ";
-      for (size_t i = 0; i < parts.size(); ++i) msg += (i ? ", " : "") + parts[i];
-      msg += ".";
-    }
-  }
-  if (!postfilter_msg.empty()) msg += " " + postfilter_msg + ".";
-  return msg;
-}
-
 bool NodeChangeMatters(const bj::object& a, const bj::object& b) {
-  for (auto path : {std::initializer_list<std::string_view>{"metadata", "labels"}, {"spec", "taints"},
-                    {"spec", "unschedulable"}, {"status", "allocatable"}, {"status", "images"}}) {
-    const bj::value* x = api::At(a, path);
-    const bj::value* y = api::At(b, path);
-    if ((x == nullptr) != (y == nullptr) || (x && *x != *y)) return true;
-  }
-  return false;
+  return !api::SameAt(a, b, {"metadata", "labels"}) || !api::SameAt(a, b, {"spec", "taints"}) ||
+         !api::SameAt(a, b, {"spec", "unschedulable"}) || !api::SameAt(a, b, {"status", "allocatable"}) ||
+         !api::SameAt(a, b, {"status", "images"});
 }
 
 }  // namespace

@@ -27,15 +27,8 @@ void CronJobController::Init(InformerFactory* informers) {
   EnableEvents(client_, "cronjob-controller");
   cronjobs_ = informers->For("batch", "v1", "cronjobs");
   jobs_ = informers->For("batch", "v1", "jobs");
-  auto enqueue = [this](const client::ObjectPtr& o) { queue().Add(client::KeyOf(*o)); };
-  cronjobs_->AddEventHandler({enqueue, [enqueue](const client::ObjectPtr&, const client::ObjectPtr& o) { enqueue(o); },
-                              nullptr});
-  auto job_changed = [this](const client::ObjectPtr& j) {
-    auto ref = GetControllerRef(*j);
-    if (ref && ref->kind == "CronJob") queue().Add(std::string(api::Namespace(*j)) + "/" + ref->name);
-  };
-  jobs_->AddEventHandler(
-      {job_changed, [job_changed](const client::ObjectPtr&, const client::ObjectPtr& j) { job_changed(j); }, job_changed});
+  cronjobs_->AddEventHandler(EnqueueKeys());
+  jobs_->AddEventHandler(EnqueueOwners("CronJob"));
 }
 
 

@@ -39,23 +39,18 @@ void DaemonSetController::Init(InformerFactory* informers) {
   daemonsets_ = informers->For("apps", "v1", "daemonsets");
   nodes_ = informers->For("", "v1", "nodes");
   pods_ = informers->For("", "v1", "pods");
-  auto enqueue = [this](const client::ObjectPtr& o) { queue().Add(client::KeyOf(*o)); };
-  daemonsets_->AddEventHandler({enqueue, [enqueue](const client::ObjectPtr&, const client::ObjectPtr& o) { enqueue(o); },
-                                [this](const client::ObjectPtr& o) { expectations_.Delete(client::KeyOf(*o)); }});
+  client::EventHandler sets = EnqueueKeys();
+  sets.on_delete = [this](const client::ObjectPtr& o) { expectations_.Delete(client::KeyOf(*o)); };
+  daemonsets_->AddEventHandler(sets);
   auto all = [this](const client::ObjectPtr&) {
     for (const auto& ds : daemonsets_->List()) queue().Add(client::KeyOf(*ds));
   };
   nodes_->AddEventHandler({all,
                            [this](const client::ObjectPtr& a, const client::ObjectPtr& b) {
                              // Only what can change eligibility or availability.
-                             for (auto path : {std::initializer_list<std::string_view>{"metadata", "labels"},
-                                               {"spec", "taints"}, {"status", "conditions"}}) {
-                               const bj::value* x = api::At(*a, path);
-                               const bj::value* y = api::At(*b, path);
-                               if ((x == nullptr) != (y == nullptr) || (x && *x != *y)) {
-                                 for (const auto& ds : daemonsets_->List()) queue().Add(client::KeyOf(*ds));
-                                 return;
-                               }
+                             if (!api::SameAt(*a, *b, {"metadata", "labels"}) || !api::SameAt(*a, *b, {"spec", "taints"}) ||
+                                 !api::SameAt(*a, *b, {"status", "conditions"})) {
+                               for (const auto& ds : daemonsets_->List()) queue().Add(client::KeyOf(*ds));
                              }
                            },
                            all});

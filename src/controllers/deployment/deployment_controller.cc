@@ -96,12 +96,8 @@ void DeploymentController::Init(InformerFactory* informers) {
   deployments_ = informers->For("apps", "v1", "deployments");
   replicasets_ = informers->For("apps", "v1", "replicasets");
   pods_ = informers->For("", "v1", "pods");
-  auto enqueue = [this](const client::ObjectPtr& o) { queue().Add(client::KeyOf(*o)); };
-  deployments_->AddEventHandler({enqueue, [enqueue](const client::ObjectPtr&, const client::ObjectPtr& o) { enqueue(o); },
-                                 enqueue});
-  auto rs_changed = [this](const client::ObjectPtr& o) { EnqueueOwnerOf(*o); };
-  replicasets_->AddEventHandler(
-      {rs_changed, [rs_changed](const client::ObjectPtr&, const client::ObjectPtr& o) { rs_changed(o); }, rs_changed});
+  deployments_->AddEventHandler(EnqueueKeys(true));
+  replicasets_->AddEventHandler(OnEvery([this](const client::ObjectPtr& o) { EnqueueOwnerOf(*o); }));
   // Recreate waits for old pods to go.
   pods_->AddEventHandler({nullptr, nullptr, [this](const client::ObjectPtr& p) {
                             auto ref = GetControllerRef(*p);
@@ -284,7 +280,6 @@ Status DeploymentController::Reconcile(const std::string& key) {
   }
 
   // The new replica set: created, or re-marked as the latest revision (rollback).
-  bj::object created;
   if (new_rs == nullptr) {
     int64_t replicas = want;
     if (!recreate) {
@@ -301,8 +296,7 @@ Status DeploymentController::Reconcile(const std::string& key) {
       if (r.status().IsAlreadyExists()) return Status::Conflict("replica set " + new_name + " exists; waiting for the cache");
       return r.status();
     }
-    created = std::move(*r);
-    new_rs = std::make_shared<const bj::object>(created);
+    new_rs = std::make_shared<const bj::object>(std::move(*r));
     all.push_back(new_rs);
     progress_reason = "NewReplicaSetCreated";
     progress_msg = "Created new replica set \"" + new_name + "\"";
@@ -313,7 +307,7 @@ Status DeploymentController::Reconcile(const std::string& key) {
                         .status());
   }
   // The deployment carries its current revision too.
-  std::string rev = std::to_string(std::max(Revision(*new_rs), max_old_rev + (Revision(*new_rs) <= max_old_rev ? 1 : 0)));
+  std::string rev = std::to_string(std::max(Revision(*new_rs), max_old_rev + 1));
   if (api::StrAt(d, {"metadata", "annotations", kRevision}) != rev) {
     bj::object patch{{"metadata", bj::object{{"annotations", bj::object{{kRevision, rev}}}}}};
     (void)client_->Patch(client::ResourcePath("apps", "v1", "deployments", ns, name), "application/merge-patch+json", patch);
@@ -468,10 +462,7 @@ Status DeploymentController::SyncStatus(const bj::object& d, const std::vector<c
                     {"conditions", bj::array{avail, prog}}};
   if (auto cc = api::IntAt(d, {"status", "collisionCount"})) status["collisionCount"] = *cc;
   const bj::object* cur = api::ObjAt(d, {"status"});
-  if (cur != nullptr) {
-    bj::object cmp = *cur;
-    if (cmp == status) return Status::OK();
-  }
+  if (cur != nullptr && *cur == status) return Status::OK();
   bj::object patch{{"status", status}};
   auto r = client_->Patch(client::ResourcePath("apps", "v1", "deployments", std::string(api::Namespace(d)),
                                                std::string(api::Name(d)), "status"),

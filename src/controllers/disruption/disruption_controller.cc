@@ -32,16 +32,13 @@ void DisruptionController::Init(InformerFactory* informers) {
   deployments_ = informers->For("apps", "v1", "deployments");
   statefulsets_ = informers->For("apps", "v1", "statefulsets");
   rcs_ = informers->For("", "v1", "replicationcontrollers");
-  auto enqueue = [this](const client::ObjectPtr& o) { queue().Add(client::KeyOf(*o)); };
-  pdbs_->AddEventHandler({enqueue, [enqueue](const client::ObjectPtr&, const client::ObjectPtr& o) { enqueue(o); }, nullptr});
-  auto pod_changed = [this](const client::ObjectPtr& p) {
+  pdbs_->AddEventHandler(EnqueueKeys());
+  pods_->AddEventHandler(OnEvery([this](const client::ObjectPtr& p) {
     for (const auto& pdb : pdbs_->ByIndex("namespace", std::string(api::Namespace(*p)))) {
       auto sel = api::LabelSelector::FromObject(api::At(*pdb, {"spec", "selector"}));
       if (sel.ok() && sel->MatchesObject(*p)) queue().Add(client::KeyOf(*pdb));
     }
-  };
-  pods_->AddEventHandler(
-      {pod_changed, [pod_changed](const client::ObjectPtr&, const client::ObjectPtr& p) { pod_changed(p); }, pod_changed});
+  }));
 }
 
 int64_t DisruptionController::ControllerScale(const std::string& ns, const std::string& kind, const std::string& name) const {

@@ -49,9 +49,7 @@ void EndpointsController::Init(InformerFactory* informers) {
   pods_ = informers->For("", "v1", "pods");
   endpoints_ = informers->For("", "v1", "endpoints");
   slices_ = informers->For("discovery.k8s.io", "v1", "endpointslices");
-  auto enqueue = [this](const client::ObjectPtr& o) { queue().Add(client::KeyOf(*o)); };
-  services_->AddEventHandler({enqueue, [enqueue](const client::ObjectPtr&, const client::ObjectPtr& o) { enqueue(o); },
-                              enqueue});
+  services_->AddEventHandler(EnqueueKeys(true));
   pods_->AddEventHandler({[this](const client::ObjectPtr& p) { EnqueueServicesFor(*p); },
                           [this](const client::ObjectPtr& a, const client::ObjectPtr& b) {
                             EnqueueServicesFor(*b);

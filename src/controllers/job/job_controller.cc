@@ -68,9 +68,9 @@ void JobController::Init(InformerFactory* informers) {
   EnableEvents(client_, "job-controller");
   jobs_ = informers->For("batch", "v1", "jobs");
   pods_ = informers->For("", "v1", "pods");
-  auto enqueue = [this](const client::ObjectPtr& o) { queue().Add(client::KeyOf(*o)); };
-  jobs_->AddEventHandler({enqueue, [enqueue](const client::ObjectPtr&, const client::ObjectPtr& o) { enqueue(o); },
-                          [this](const client::ObjectPtr& o) { expectations_.Delete(client::KeyOf(*o)); }});
+  client::EventHandler jobs = EnqueueKeys();
+  jobs.on_delete = [this](const client::ObjectPtr& o) { expectations_.Delete(client::KeyOf(*o)); };
+  jobs_->AddEventHandler(jobs);
   pods_->AddEventHandler({[this](const client::ObjectPtr& p) {
                             std::string k = OwnerKey(*p);
                             if (k.empty()) return;

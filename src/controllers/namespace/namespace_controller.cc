@@ -28,11 +28,11 @@ bool Has(const bj::array* a, std::string_view v) {
 
 void NamespaceController::Init(InformerFactory* informers) {
   namespaces_ = informers->For("", "v1", "namespaces");
-  auto changed = [this](const client::ObjectPtr& ns) {
-    if (!api::StrAt(*ns, {"metadata", "deletionTimestamp"}).empty()) queue().Add(std::string(api::Name(*ns)));
-  };
-  namespaces_->AddEventHandler(
-      {changed, [changed](const client::ObjectPtr&, const client::ObjectPtr& ns) { changed(ns); }, nullptr});
+  namespaces_->AddEventHandler(OnEvery(
+      [this](const client::ObjectPtr& ns) {
+        if (!api::StrAt(*ns, {"metadata", "deletionTimestamp"}).empty()) queue().Add(std::string(api::Name(*ns)));
+      },
+      false));
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> NamespaceController::Resources() {

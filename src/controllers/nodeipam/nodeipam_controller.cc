@@ -44,14 +44,16 @@ NodeIpamController::NodeIpamController(client::RestClient* client, const std::st
 
 void NodeIpamController::Init(InformerFactory* informers) {
   nodes_ = informers->For("", "v1", "nodes");
-  auto changed = [this](const client::ObjectPtr& n) {
-    if (api::StrAt(*n, {"spec", "podCIDR"}).empty()) queue().Add(std::string(api::Name(*n)));
+  client::EventHandler h = OnEvery(
+      [this](const client::ObjectPtr& n) {
+        if (api::StrAt(*n, {"spec", "podCIDR"}).empty()) queue().Add(std::string(api::Name(*n)));
+      },
+      false);
+  h.on_delete = [this](const client::ObjectPtr& n) {
+    std::lock_guard<std::mutex> l(mu_);
+    pending_.erase(std::string(api::Name(*n)));
   };
-  nodes_->AddEventHandler({changed, [changed](const client::ObjectPtr&, const client::ObjectPtr& n) { changed(n); },
-                           [this](const client::ObjectPtr& n) {
-                             std::lock_guard<std::mutex> l(mu_);
-                             pending_.erase(std::string(api::Name(*n)));
-                           }});
+  nodes_->AddEventHandler(h);
 }
 
 Status NodeIpamController::Reconcile(const std::string& name) {

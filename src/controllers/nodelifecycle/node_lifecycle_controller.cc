@@ -38,13 +38,6 @@ std::optional<std::chrono::system_clock::time_point> Heartbeat(const bj::object&
   return std::nullopt;
 }
 
-bool Tolerates(const bj::object& tol, const bj::object& taint) {
-  std::string_view effect = api::StrAt(tol, {"effect"});
-  if (!effect.empty() && effect != api::StrAt(taint, {"effect"})) return false;
-  std::string_view key = api::StrAt(tol, {"key"});
-  if (api::StrAt(tol, {"operator"}, "Equal") == "Exists") return key.empty() || key == api::StrAt(taint, {"key"});
-  return key == api::StrAt(taint, {"key"}) && api::StrAt(tol, {"value"}) == api::StrAt(taint, {"value"});
-}
 
 }  // namespace
 
@@ -83,31 +76,13 @@ void NodeLifecycleController::Init(InformerFactory* informers) {
   };
   nodes_->AddEventHandler({node_changed,
                            [this, node_changed](const client::ObjectPtr& a, const client::ObjectPtr& b) {
-                             const bj::value* ta = api::At(*a, {"spec", "taints"});
-                             const bj::value* tb = api::At(*b, {"spec", "taints"});
-                             bool taints = (ta == nullptr) != (tb == nullptr) || (ta && *ta != *tb);
-                             if (taints) node_changed(b);
+                             if (!api::SameAt(*a, *b, {"spec", "taints"})) node_changed(b);
                              else queue().Add("node/" + std::string(api::Name(*b)));
                            },
                            nullptr});
   // Only pods on nodes with NoExecute taints need a look (node taint changes
   // enqueue the node's pods themselves).
-  auto pod_changed = [this](const client::ObjectPtr& p) {
-    std::string_view node = api::StrAt(*p, {"spec", "nodeName"});
-    if (node.empty()) return;
-    client::ObjectPtr n = nodes_->Get(std::string(node));
-    if (n == nullptr) return;
-    const auto* taints = api::ArrAt(*n, {"spec", "taints"});
-    if (taints == nullptr) return;
-    for (const auto& t : *taints) {
-      if (api::StrAt(t.get_object(), {"effect"}) == "NoExecute") {
-        queue().Add("pod/" + client::KeyOf(*p));
-        return;
-      }
-    }
-  };
-  pods_->AddEventHandler({pod_changed, [pod_changed](const client::ObjectPtr&, const client::ObjectPtr& p) { pod_changed(p); },
-                          nullptr});
+  pods_->AddEventHandler(OnEvery([this](const client::ObjectPtr& p) { EnqueueIfNoExecute(p); }, false));
 }
 
 void NodeLifecycleController::Run() {
@@ -129,6 +104,21 @@ void NodeLifecycleController::Stop() {
   stop_.store(true);
   if (ticker_.joinable()) ticker_.join();
   QueueController::Stop();
+}
+
+void NodeLifecycleController::EnqueueIfNoExecute(const client::ObjectPtr& p) {
+  std::string_view node = api::StrAt(*p, {"spec", "nodeName"});
+  if (node.empty()) return;
+  client::ObjectPtr n = nodes_->Get(std::string(node));
+  if (n == nullptr) return;
+  const auto* taints = api::ArrAt(*n, {"spec", "taints"});
+  if (taints == nullptr) return;
+  for (const auto& t : *taints) {
+    if (api::StrAt(t.get_object(), {"effect"}) == "NoExecute") {
+      queue().Add("pod/" + client::KeyOf(*p));
+      return;
+    }
+  }
 }
 
 void NodeLifecycleController::EnqueuePodsOn(const std::string& node) {
@@ -255,7 +245,7 @@ Status NodeLifecycleController::ReconcilePod(const std::string& key) {
       bool forever = false;
       if (const auto* tols = api::ArrAt(*pod, {"spec", "tolerations"})) {
         for (const auto& tol : *tols) {
-          if (!tol.is_object() || !Tolerates(tol.get_object(), taint)) continue;
+          if (!tol.is_object() || !TolerationMatches(tol.get_object(), taint)) continue;
           tolerated = true;
           auto s = api::IntAt(tol.get_object(), {"tolerationSeconds"});
           if (!s) forever = true;

@@ -37,6 +37,7 @@ class NodeLifecycleController : public QueueController {
   Status ReconcileNode(const std::string& name);
   Status ReconcilePod(const std::string& key);
   void EnqueuePodsOn(const std::string& node);
+  void EnqueueIfNoExecute(const client::ObjectPtr& pod);
 
   client::RestClient* client_;
   std::chrono::milliseconds grace_;

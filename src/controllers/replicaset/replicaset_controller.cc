@@ -42,12 +42,12 @@ void ReplicaSetController::Init(InformerFactory* informers) {
   EnableEvents(client_, rc_ ? "replication-controller" : "replicaset-controller");
   owners_ = informers->For(group_, version_, resource_);
   pods_ = informers->For("", "v1", "pods");
-  auto enqueue = [this](const client::ObjectPtr& o) { queue().Add(client::KeyOf(*o)); };
-  owners_->AddEventHandler({enqueue, [enqueue](const client::ObjectPtr&, const client::ObjectPtr& o) { enqueue(o); },
-                            [this](const client::ObjectPtr& o) {
-                              expectations_.Delete(client::KeyOf(*o));
-                              queue().Add(client::KeyOf(*o));
-                            }});
+  client::EventHandler owners = EnqueueKeys();
+  owners.on_delete = [this](const client::ObjectPtr& o) {
+    expectations_.Delete(client::KeyOf(*o));
+    queue().Add(client::KeyOf(*o));
+  };
+  owners_->AddEventHandler(owners);
   pods_->AddEventHandler({[this](const client::ObjectPtr& p) { PodAdded(p); },
                           [this](const client::ObjectPtr& a, const client::ObjectPtr& b) { PodUpdated(a, b); },
                           [this](const client::ObjectPtr& p) { PodDeleted(p); }});
@@ -173,7 +173,6 @@ Status ReplicaSetController::Reconcile(const std::string& key) {
       int n = static_cast<int>(std::min<int64_t>(-diff, kBurstReplicas));
       expectations_.Expect(key, n, 0);
       bj::object ref = NewControllerRef(rs, api_version_, kind_);
-      std::atomic<int> failed{0};
       std::string first_err;
       std::mutex err_mu;
       int made = SlowStartBatch(n, [&](int) {
@@ -181,7 +180,6 @@ Status ReplicaSetController::Reconcile(const std::string& key) {
         if (!r.ok()) {
           std::lock_guard<std::mutex> l(err_mu);
           if (first_err.empty()) first_err = r.status().message();
-          ++failed;
           return false;
         }
         events().Record(client::ObjectReference(rs, api_version_, kind_), "Normal", "SuccessfulCreate",

@@ -105,14 +105,8 @@ void ResourceQuotaController::Init(InformerFactory* informers) {
         {"apps", "v1", "statefulsets"}, {"apps", "v1", "daemonsets"}, {"batch", "v1", "jobs"}, {"batch", "v1", "cronjobs"}}) {
     counted_.push_back({resource, group, informers->For(group, version, resource)});
   }
-  auto enqueue_quota = [this](const client::ObjectPtr& o) { queue().Add(client::KeyOf(*o)); };
-  quotas_->AddEventHandler({enqueue_quota, [enqueue_quota](const client::ObjectPtr&, const client::ObjectPtr& o) {
-                              enqueue_quota(o);
-                            },
-                            nullptr});
-  auto ns_changed = [this](const client::ObjectPtr& o) { EnqueueNamespace(std::string(api::Namespace(*o))); };
-  client::EventHandler h{ns_changed, [ns_changed](const client::ObjectPtr&, const client::ObjectPtr& o) { ns_changed(o); },
-                         ns_changed};
+  quotas_->AddEventHandler(EnqueueKeys());
+  client::EventHandler h = OnEvery([this](const client::ObjectPtr& o) { EnqueueNamespace(std::string(api::Namespace(*o))); });
   pods_->AddEventHandler(h);
   for (auto& c : counted_) {
     if (c.resource != "resourcequotas") c.informer->AddEventHandler(h);

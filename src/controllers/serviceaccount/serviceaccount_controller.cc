@@ -14,11 +14,7 @@ constexpr const char* kDefault = "default";
 void ServiceAccountController::Init(InformerFactory* informers) {
   namespaces_ = informers->For("", "v1", "namespaces");
   accounts_ = informers->For("", "v1", "serviceaccounts");
-  auto ns_changed = [this](const client::ObjectPtr& ns) { queue().Add(std::string(api::Name(*ns))); };
-  namespaces_->AddEventHandler({ns_changed, [ns_changed](const client::ObjectPtr&, const client::ObjectPtr& ns) {
-                                  ns_changed(ns);
-                                },
-                                nullptr});
+  namespaces_->AddEventHandler(EnqueueKeys());
   accounts_->AddEventHandler({nullptr, nullptr, [this](const client::ObjectPtr& sa) {
                                 if (api::Name(*sa) == kDefault) queue().Add(std::string(api::Namespace(*sa)));
                               }});

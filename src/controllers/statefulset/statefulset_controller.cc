@@ -38,14 +38,8 @@ void StatefulSetController::Init(InformerFactory* informers) {
   sets_ = informers->For("apps", "v1", "statefulsets");
   pods_ = informers->For("", "v1", "pods");
   claims_ = informers->For("", "v1", "persistentvolumeclaims");
-  auto enqueue = [this](const client::ObjectPtr& o) { queue().Add(client::KeyOf(*o)); };
-  sets_->AddEventHandler({enqueue, [enqueue](const client::ObjectPtr&, const client::ObjectPtr& o) { enqueue(o); }, nullptr});
-  auto pod_event = [this](const client::ObjectPtr& p) {
-    auto ref = GetControllerRef(*p);
-    if (ref && ref->kind == "StatefulSet") queue().Add(std::string(api::Namespace(*p)) + "/" + ref->name);
-  };
-  pods_->AddEventHandler(
-      {pod_event, [pod_event](const client::ObjectPtr&, const client::ObjectPtr& p) { pod_event(p); }, pod_event});
+  sets_->AddEventHandler(EnqueueKeys());
+  pods_->AddEventHandler(EnqueueOwners("StatefulSet"));
 }
 
 Status StatefulSetController::CreatePod(const bj::object& sts, int64_t ordinal, const std::string& revision) {

@@ -43,6 +43,29 @@ std::string PluginStatus::Message() const {
   return out;
 }
 
+std::string FitErrorMessage(size_t num_nodes, const std::string& prefilter_msg, const NodeStatusMap& statuses,
+                            const std::string& postfilter_msg) {
+  std::string msg = "0/" + std::to_string(num_nodes) + " nodes are available:";
+  if (!prefilter_msg.empty()) {
+    msg += " " + prefilter_msg + ".";
+  } else {
+    std::map<std::string, int> reasons;
+    for (const auto& [n, st] : statuses) {
+      for (const auto& r : st.reasons()) ++reasons[r];
+    }
+    std::vector<std::string> parts;
+    for (const auto& [r, c] : reasons) parts.push_back(std::to_string(c) + " " + r);
+    std::sort(parts.begin(), parts.end());
+    if (!parts.empty()) {
+      msg += " ";
+      for (size_t i = 0; i < parts.size(); ++i) msg += (i ? ", " : "") + parts[i];
+      msg += ".";
+    }
+  }
+  if (!postfilter_msg.empty()) msg += " " + postfilter_msg + ".";
+  return msg;
+}
+
 CycleState CycleState::Clone() const {
   CycleState c;
   for (const auto& [k, v] : data_) c.data_[k] = v->Clone();
@@ -326,7 +349,6 @@ PluginStatus Framework::RunFilterWithNominatedPods(const CycleState& state, cons
 PluginStatus Framework::RunPostFilter(CycleState& state, const PodInfo& pod, const Snapshot& snap,
                                       const NodeStatusMap& st, PostFilterResult* result) {
   PluginStatus last = PluginStatus::Unschedulable("");
-  last.set_code(PluginStatus::Code::kUnschedulable);
   for (auto* p : post_filter_) {
     PluginStatus s = p->PostFilter(state, pod, snap, st, result);
     s.set_plugin(p->Name());

@@ -215,6 +215,11 @@ struct SchedulerConfig {
   std::chrono::seconds pod_max_backoff{10};
 };
 
+// Upstream's FitError text: "0/N nodes are available: <prefilter message, or
+// the reasons counted over the nodes>. <postfilter message>."
+std::string FitErrorMessage(size_t num_nodes, const std::string& prefilter_msg, const NodeStatusMap& statuses,
+                            const std::string& postfilter_msg);
+
 // The defaults (upstream's v1 default plugins and weights) for one profile.
 ProfileConfig DefaultProfile(const std::string& scheduler_name = "default-scheduler");
 // Reads a KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1), YAML or JSON.

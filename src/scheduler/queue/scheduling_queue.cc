@@ -14,14 +14,8 @@ int64_t NowNs() {
 // The parts of a pod whose change may make it schedulable (upstream's
 // isPodUpdated ignores status and bookkeeping metadata).
 bool SchedulingRelevantChange(const PodInfo& a, const PodInfo& b) {
-  const bj::value* sa = api::At(*a.obj, {"spec"});
-  const bj::value* sb = api::At(*b.obj, {"spec"});
-  if ((sa == nullptr) != (sb == nullptr) || (sa && *sa != *sb)) return true;
-  if (a.labels != b.labels) return true;
-  const bj::value* aa = api::At(*a.obj, {"metadata", "annotations"});
-  const bj::value* ab = api::At(*b.obj, {"metadata", "annotations"});
-  if ((aa == nullptr) != (ab == nullptr) || (aa && *aa != *ab)) return true;
-  return false;
+  return !api::SameAt(*a.obj, *b.obj, {"spec"}) || a.labels != b.labels ||
+         !api::SameAt(*a.obj, *b.obj, {"metadata", "annotations"});
 }
 
 }  // namespace

@@ -76,7 +76,7 @@ class DefaultPreemption : public PostFilterPlugin {
     }
     if (candidates.empty()) {
       result->nominated_node.clear();
-      return PluginStatus::Unschedulable("preemption: " + FitMessage(out));
+      return PluginStatus::Unschedulable("preemption: " + FitErrorMessage(out.size(), "", out, ""));
     }
     const Candidate& best = Pick(candidates);
     Prepare(pod, best);
@@ -85,24 +85,6 @@ class DefaultPreemption : public PostFilterPlugin {
   }
 
  private:
-  // Upstream's FitError text for the dry run's statuses.
-  static std::string FitMessage(const NodeStatusMap& statuses) {
-    std::map<std::string, int> reasons;
-    for (const auto& [n, st] : statuses) {
-      for (const auto& r : st.reasons()) ++reasons[r];
-    }
-    std::vector<std::string> parts;
-    for (const auto& [r, c] : reasons) parts.push_back(std::to_string(c) + " " + r);
-    std::sort(parts.begin(), parts.end());
-    std::string msg = "0/" + std::to_string(statuses.size()) + " nodes are available:";
-    if (!parts.empty()) {
-      msg += " ";
-      for (size_t i = 0; i < parts.size(); ++i) msg += (i ? ", " : "") + parts[i];
-      msg += ".";
-    }
-    return msg;
-  }
-
   PluginStatus SelectVictims(const CycleState& state, const PodInfo& pod, const NodeInfo& node,
                              std::vector<PodInfoPtr>* victims) {
     std::vector<PodInfoPtr> lower;
