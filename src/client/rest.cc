@@ -175,6 +175,9 @@ Result<bj::value> RestClient::Do(std::string_view method, const std::string& pat
   ASSIGN_OR_RETURN(http::Response resp, pool_.Do(r));
   if (resp.status < 200 || resp.status >= 300) return StatusFromResponse(resp.status, resp.body);
   if (resp.body.empty()) return bj::value();
+  // Plain-text answers (/readyz, /healthz, logs) come back as a string.
+  std::string_view type = resp.GetHeader("Content-Type");
+  if (!type.empty() && type.find("json") == std::string_view::npos) return bj::value(bj::string(resp.body));
   return json::Parse(resp.body);
 }
 

@@ -66,7 +66,8 @@ class RestClient {
   // application/json-patch+json or application/apply-patch+yaml.
   Result<bj::value> Patch(const std::string& path, std::string_view content_type, const bj::value& body);
   Result<bj::value> Delete(const std::string& path, const bj::value* options = nullptr);
-  // Any request; `path` may carry a query. 2xx answers are parsed as JSON.
+  // Any request; `path` may carry a query. 2xx answers are parsed as JSON,
+  // or returned as a string when their Content-Type is not JSON.
   Result<bj::value> Do(std::string_view method, const std::string& path, std::string body = "",
                        std::string_view content_type = "application/json");
 

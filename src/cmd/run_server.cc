@@ -102,10 +102,8 @@ int Serve(int argc, char** argv, bool full_server) {
     self_client = std::make_unique<client::RestClient>(*cfg);
     // Readiness gate: the scheduler and controllers start once the API
     // server says it is ready (bootstrap done), as separate processes would.
-    // (/readyz answers plain text; the default namespace exists exactly when
-    // its bootstrap hook has run.)
     for (int i = 0; i < 600; ++i) {
-      if (self_client->Get("/api/v1/namespaces/default").ok()) break;
+      if (self_client->Get("/readyz").ok()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     controllers::ManagerOptions mo;
