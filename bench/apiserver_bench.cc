@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "bench/etcd/grpc_store.h"
+#include "bench/measure.h"
 #include "bench/throughput.h"
 #include "common/file.h"
 #include "common/http_client.h"
@@ -21,6 +22,8 @@
 #include "storage/testing/etcd_process.h"
 
 using namespace kubepp;
+using bench::Percentile;
+using bench::RssKiB;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
@@ -30,28 +33,12 @@ void Die(const std::string& what, const Status& st) {
   std::exit(1);
 }
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(i), v.end());
-  return v[i];
-}
-
 double Ms(SteadyClock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 // A pod of the size kubectl run creates (about 1.3 KiB once stored).
 std::string PodJson(const std::string& name) {
   return R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":")" + name +
          R"(","labels":{"app":"bench","tier":"web"}},"spec":{"containers":[{"name":"web","image":"registry.local/web:1.25","ports":[{"containerPort":8080,"name":"http"}],"env":[{"name":"MODE","value":"bench"}],"resources":{"requests":{"cpu":"100m","memory":"64Mi"}}}]}})";
-}
-
-long RssKiB(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  }
-  return -1;
 }
 
 struct Server {

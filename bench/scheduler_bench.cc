@@ -22,12 +22,15 @@
 #include <thread>
 
 #include "api/object.h"
+#include "bench/measure.h"
 #include "client/rest.h"
 #include "common/file.h"
 #include "common/net.h"
 #include "common/process.h"
 
 using namespace kubepp;
+using bench::Percentile;
+using bench::RssKiB;
 using SteadyClock = std::chrono::steady_clock;
 namespace bj = boost::json;
 
@@ -39,22 +42,6 @@ void Die(const std::string& what, const Status& st) {
 }
 
 double Secs(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(i), v.end());
-  return v[i];
-}
-
-long RssKiB(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  }
-  return -1;
-}
 
 bj::object PodObject(const std::string& name, const std::string& node, bool anti) {
   bj::object pod{{"apiVersion", "v1"},

@@ -121,6 +121,26 @@ class Server:
             return status, data.decode(errors="replace")
 
 
+class Component:
+    """Another kubepp role (`sim`, `scheduler`, ...) against a Server's
+    kubeconfig, logging to a file in the server's temp dir."""
+
+    def __init__(self, server, role, *args, log=None):
+        self.log = open(os.path.join(server.tmp, log or role + ".log"), "ab")
+        self.proc = subprocess.Popen([KUBEPP, role, "--kubeconfig", server.kubeconfig] + list(args),
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(10)
+        self.log.close()
+
+
 class KubectlAssertions:
     """Assertion helpers for unittest.TestCase classes with a Server in `self.s`."""
 

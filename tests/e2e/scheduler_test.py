@@ -7,12 +7,10 @@ FailedScheduling with upstream's message and PodScheduled=False, schedulerName,
 and preemption by priority."""
 import json
 import os
-import signal
-import subprocess
 import time
 import unittest
 
-from kubepp_cluster import KUBEPP, KubectlAssertions, Server
+from kubepp_cluster import Component, KubectlAssertions, Server
 
 NODES = ["hollow-0", "hollow-1", "hollow-2"]
 
@@ -49,21 +47,16 @@ class SchedulerTest(KubectlAssertions, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.s = Server()
-        cls.logs = open(os.path.join(cls.s.tmp, "components.log"), "ab")
-        cls.sim = subprocess.Popen([KUBEPP, "sim", "--kubeconfig", cls.s.kubeconfig, "--nodes", "3", "--cpu", "4",
-                                    "--memory", "8Gi"], stdout=cls.logs, stderr=subprocess.STDOUT)
+        cls.sim = Component(cls.s, "sim", "--nodes", "3", "--cpu", "4", "--memory", "8Gi")
         cfg = os.path.join(cls.s.tmp, "second.yaml")
         with open(cfg, "w") as f:
             f.write(SECOND_CONFIG)
-        cls.second = subprocess.Popen([KUBEPP, "scheduler", "--kubeconfig", cls.s.kubeconfig, "--config", cfg,
-                                       "--leader-elect=false"], stdout=cls.logs, stderr=subprocess.STDOUT)
+        cls.second = Component(cls.s, "scheduler", "--config", cfg, "--leader-elect=false")
 
     @classmethod
     def tearDownClass(cls):
-        for p in (cls.sim, cls.second):
-            p.send_signal(signal.SIGTERM)
-            p.wait(10)
-        cls.logs.close()
+        cls.sim.close()
+        cls.second.close()
         cls.s.close()
 
     def setUp(self):

@@ -3,28 +3,21 @@ kubectl: nodes register Ready with leases that are renewed, pods bound to
 them run with an IP from the node's podCIDR, simulated jobs complete or fail,
 and graceful deletions are finished by the node."""
 import json
-import os
-import signal
-import subprocess
 import time
 import unittest
 
-from kubepp_cluster import KUBEPP, KubectlAssertions, Server
+from kubepp_cluster import Component, KubectlAssertions, Server
 
 
 class SimTest(KubectlAssertions, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.s = Server()
-        cls.sim_log = open(os.path.join(cls.s.tmp, "sim.log"), "ab")
-        cls.sim = subprocess.Popen([KUBEPP, "sim", "--kubeconfig", cls.s.kubeconfig, "--nodes", "3", "--cpu", "4",
-                                    "--memory", "8Gi"], stdout=cls.sim_log, stderr=subprocess.STDOUT)
+        cls.sim = Component(cls.s, "sim", "--nodes", "3", "--cpu", "4", "--memory", "8Gi")
 
     @classmethod
     def tearDownClass(cls):
-        cls.sim.send_signal(signal.SIGTERM)
-        cls.sim.wait(10)
-        cls.sim_log.close()
+        cls.sim.close()
         cls.s.close()
 
     def test_nodes_register_ready_with_leases(self):

@@ -13,13 +13,10 @@ get Endpoints and EndpointSlices of the pods they select; disruption budgets
 get their status; terminated pods beyond the threshold are collected; resource quotas report
 what the namespace uses."""
 import json
-import os
-import signal
 import subprocess
-import sys
 import unittest
 
-from kubepp_cluster import KUBEPP, KubectlAssertions, Server
+from kubepp_cluster import Component, KubectlAssertions, Server
 
 RS = """apiVersion: apps/v1
 kind: ReplicaSet
@@ -49,15 +46,11 @@ class WorkloadsTest(KubectlAssertions, unittest.TestCase):
     def setUpClass(cls):
         # Hollow nodes renew their leases every 10 s, as kubelets do.
         cls.s = Server(extra_args=("--node-monitor-grace-period", "15s", "--terminated-pod-gc-threshold", "3"))
-        cls.logs = open(os.path.join(cls.s.tmp, "sim.log"), "ab")
-        cls.sim = subprocess.Popen([KUBEPP, "sim", "--kubeconfig", cls.s.kubeconfig, "--nodes", "3"],
-                                   stdout=cls.logs, stderr=subprocess.STDOUT)
+        cls.sim = Component(cls.s, "sim", "--nodes", "3")
 
     @classmethod
     def tearDownClass(cls):
-        cls.sim.send_signal(signal.SIGTERM)
-        cls.sim.wait(10)
-        cls.logs.close()
+        cls.sim.close()
         cls.s.close()
 
     def setUp(self):
@@ -466,10 +459,7 @@ print(d.metadata.annotations["deployment.kubernetes.io/revision"], sorted(r.spec
         self.assertRegex(self.ok("describe", "quota", "q", *ns), r"requests\.cpu\s+200m\s+2")
 
     def test_silent_node_goes_not_ready_and_pods_move(self):
-        ns = ["-n", self.ns]
-        log = open(os.path.join(self.s.tmp, "lost-sim.log"), "ab")
-        lost = subprocess.Popen([KUBEPP, "sim", "--kubeconfig", self.s.kubeconfig, "--nodes", "1",
-                                 "--name-prefix", "lost"], stdout=log, stderr=subprocess.STDOUT)
+        lost = Component(self.s, "sim", "--nodes", "1", "--name-prefix", "lost", log="lost-sim.log")
         try:
             self.wait_for(lambda: " Ready " in self.s.kubectl("get", "node", "lost-0", "--no-headers").stdout,
                           what="lost-0 Ready")
@@ -486,8 +476,7 @@ print(d.metadata.annotations["deployment.kubernetes.io/revision"], sorted(r.spec
             self.ok("apply", "-f", "-", input=json.dumps(manifest))
             self.wait_replicas("rs", "mover", 2, "app=mover")
             self.assertEqual({p["spec"]["nodeName"] for p in self.pods("app=mover")}, {"lost-0"})
-            lost.kill()
-            lost.wait()
+            lost.kill9()
             node = self.wait_for(lambda: (lambda n: n if len(n["spec"].get("taints", [])) == 2 else None)(
                 json.loads(self.ok("get", "node", "lost-0", "-o", "json"))), timeout=40, what="lost-0 tainted")
             ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"][0]
@@ -505,10 +494,7 @@ print(d.metadata.annotations["deployment.kubernetes.io/revision"], sorted(r.spec
             events = self.ok("get", "events", "-n", self.ns)
             self.assertIn("TaintManagerEviction", events)
         finally:
-            if lost.poll() is None:
-                lost.kill()
-                lost.wait()
-            log.close()
+            lost.close()
             self.s.kubectl("delete", "node", "lost-0")
 
 
