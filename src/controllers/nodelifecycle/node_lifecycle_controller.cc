@@ -174,10 +174,9 @@ Status NodeLifecycleController::ReconcileNode(const std::string& name) {
   }
   // Taints for the Ready condition.
   std::string want_key = ready == "False" ? kNotReady : ready == "Unknown" ? kUnreachable : "";
-  bool all_down = true;
-  for (const auto& n : nodes_->List()) {
-    if (ReadyStatus(*n) == "True") all_down = false;
-  }
+  // (Whether every node is down only matters for a node that is, so a
+  // healthy cluster's heartbeats never scan the node list.)
+  bool all_down = !want_key.empty() && AllNodesDown();
   bj::array kept;
   bool have_ns = false, have_ne = false, extra = false;
   if (const auto* taints = api::ArrAt(*node, {"spec", "taints"})) {
@@ -225,6 +224,23 @@ Status NodeLifecycleController::ReconcileNode(const std::string& name) {
   auto r = client_->Patch(client::ResourcePath("", "v1", "nodes", "", name), "application/merge-patch+json", patch);
   if (!r.ok() && !r.status().IsNotFound()) return r.status();
   return Status::OK();
+}
+
+bool NodeLifecycleController::AllNodesDown() {
+  // One scan per monitor period at most: a mass failure reconciles every
+  // node, and a scan per node would be quadratic.
+  std::lock_guard<std::mutex> l(mu_);
+  auto now = std::chrono::steady_clock::now();
+  if (now - all_down_checked_ < std::chrono::milliseconds(500)) return all_down_;
+  all_down_ = true;
+  for (const auto& n : nodes_->List()) {
+    if (ReadyStatus(*n) == "True") {
+      all_down_ = false;
+      break;
+    }
+  }
+  all_down_checked_ = now;
+  return all_down_;
 }
 
 Status NodeLifecycleController::ReconcilePod(const std::string& key) {

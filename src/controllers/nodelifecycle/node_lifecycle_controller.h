@@ -38,6 +38,7 @@ class NodeLifecycleController : public QueueController {
   Status ReconcilePod(const std::string& key);
   void EnqueuePodsOn(const std::string& node);
   void EnqueueIfNoExecute(const client::ObjectPtr& pod);
+  bool AllNodesDown();
 
   client::RestClient* client_;
   std::chrono::milliseconds grace_;
@@ -48,6 +49,8 @@ class NodeLifecycleController : public QueueController {
   std::mutex mu_;
   // Nodes waiting for their turn to get a NoExecute taint.
   std::map<std::string, std::chrono::steady_clock::time_point> noexecute_at_;  // GUARDED_BY(mu_)
+  bool all_down_ = false;                                    // GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point all_down_checked_;  // GUARDED_BY(mu_)
   std::atomic<bool> stop_{false};
   std::thread ticker_;
 };

@@ -21,11 +21,15 @@ NodeInfo* Cache::Node(const std::string& name) {
 void Cache::AddOrUpdateNode(std::shared_ptr<const bj::object> node) {
   std::string name(api::StrAt(*node, {"metadata", "name"}));
   NodeInfo& n = NodeSlot(name);
-  if (!n.node) node_set_changed_ = true;
+  bool had_node = n.node != nullptr;
+  if (!had_node) node_set_changed_ = true;
   for (const auto& [img, size] : n.image_sizes) {
     if (--image_nodes_[img] <= 0) image_nodes_.erase(img);
   }
+  Labels old_labels = std::move(n.labels);
   n.SetNode(std::move(node));
+  // Its pods' topology domains moved (or appeared).
+  if (!n.pods.empty() && (!had_node || old_labels != n.labels)) affinity_.MarkStale();
   for (const auto& [img, size] : n.image_sizes) ++image_nodes_[img];
 }
 
@@ -36,6 +40,7 @@ void Cache::RemoveNode(const std::string& name) {
     if (--image_nodes_[img] <= 0) image_nodes_.erase(img);
   }
   node_set_changed_ = true;
+  if (!it->second->pods.empty()) affinity_.MarkStale();
   // Pods still bound to it keep their slot until they go (upstream keeps a
   // ghost node too); without a Node object it is not in snapshots.
   if (it->second->pods.empty()) {
@@ -48,12 +53,14 @@ void Cache::RemoveNode(const std::string& name) {
 void Cache::PlaceOn(const PodInfoPtr& pod) {
   NodeSlot(pod->node_name).AddPod(pod);
   pods_by_ns_[pod->ns][pod->key] = pod;
+  affinity_.PodAdded(*pod);
 }
 
 void Cache::AddOrUpdatePod(const PodInfoPtr& pod) {
   auto it = pods_.find(pod->key);
   if (it != pods_.end()) {
     const std::string old_node = it->second.pod->node_name;
+    affinity_.PodRemoved(*it->second.pod);
     if (NodeInfo* n = Node(old_node)) {
       n->RemovePod(pod->key);
       if (!n->node && n->pods.empty()) nodes_.erase(old_node);
@@ -67,6 +74,7 @@ void Cache::RemovePod(const std::string& key) {
   auto it = pods_.find(key);
   if (it == pods_.end()) return;
   const std::string node = it->second.pod->node_name;
+  affinity_.PodRemoved(*it->second.pod);
   if (NodeInfo* n = Node(node)) {
     n->RemovePod(key);
     if (!n->node && n->pods.empty()) nodes_.erase(node);
@@ -121,6 +129,8 @@ const Snapshot& Cache::UpdateSnapshot() {
   }
   snapshot_.image_nodes = &image_nodes_;
   snapshot_.pods_by_namespace = &pods_by_ns_;
+  affinity_.BeginCycle();
+  snapshot_.affinity = &affinity_;
   return snapshot_;
 }
 

@@ -49,7 +49,8 @@ class Cache {
   std::map<std::string, std::unique_ptr<NodeInfo>, std::less<>> nodes_;
   std::map<std::string, PodState> pods_;
   std::map<std::string, int, std::less<>> image_nodes_;
-  std::map<std::string, std::map<std::string, PodInfoPtr>, std::less<>> pods_by_ns_;
+  AffinityIndex::PodsByNamespace pods_by_ns_;
+  AffinityIndex affinity_{&pods_by_ns_, [this](const std::string& name) -> const NodeInfo* { return Node(name); }};
   bool node_set_changed_ = true;
   Snapshot snapshot_;
 };

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "scheduler/framework/affinity_index.h"
 #include "scheduler/framework/types.h"
 
 namespace kubepp::client {
@@ -92,6 +93,9 @@ struct Snapshot {
   std::function<const Labels*(const std::string& ns)> namespace_labels;
   // Placed pods (bound or assumed) by namespace, then key.
   const std::map<std::string, std::map<std::string, PodInfoPtr>, std::less<>>* pods_by_namespace = nullptr;
+  // Placed pods' affinity terms and the domains of pods matching terms
+  // (InterPodAffinity).
+  AffinityIndex* affinity = nullptr;
   // Image name -> number of nodes that have it (ImageLocality).
   const std::map<std::string, int, std::less<>>* image_nodes = nullptr;
   NodeInfo* Get(std::string_view name) const {

@@ -47,7 +47,9 @@ struct Fixture {
   }
   // Filter status per node, after PreFilter.
   std::map<std::string, PluginStatus> Filter(const PodInfo& pod) {
-    const Snapshot& snap = cache.UpdateSnapshot();
+    Snapshot& snap = const_cast<Snapshot&>(cache.UpdateSnapshot());
+    static const Labels no_labels;
+    snap.namespace_labels = [](const std::string&) { return &no_labels; };  // every namespace exists, unlabelled
     CycleState st;
     std::map<std::string, PluginStatus> out;
     PluginStatus pre = fw->RunPreFilter(st, pod, snap);
@@ -140,6 +142,63 @@ TEST(Filters, InterPodAffinityAndSpread) {
                      "{app: s}"));
   EXPECT_EQ(st["n1"].Message(), "node(s) didn't match pod topology spread constraints");
   EXPECT_TRUE(st["n3"].ok());
+}
+
+// The index InterPodAffinity reads instead of scanning placed pods: counts
+// follow pods placed, assumed, forgotten and removed, and node relabels.
+TEST(Filters, AffinityIndexFollowsPodsAndNodeLabels) {
+  Fixture f;
+  auto zoned = [&](const std::string& n, const std::string& zone) {
+    f.cache.AddOrUpdateNode(Node(n, "4", "metadata: {name: " + n + ", labels: {kubernetes.io/hostname: " + n +
+                                             ", zone: " + zone + "}}"));
+  };
+  zoned("n1", "a");
+  zoned("n2", "a");
+  zoned("n3", "b");
+  const std::string anti = "containers: [{name: c, image: x}], affinity: {podAntiAffinity: "
+                           "{requiredDuringSchedulingIgnoredDuringExecution: [{labelSelector: "
+                           "{matchLabels: {app: web}}, topologyKey: zone}]}}";
+  auto web = [&](const std::string& name) { return Pod(name, anti, "{app: web}"); };
+  auto ok_nodes = [&](const PodInfo& p) {
+    std::string out;
+    for (auto& [n, st] : f.Filter(p)) {
+      if (st.ok()) out += n + " ";
+    }
+    return out;
+  };
+  EXPECT_EQ(ok_nodes(*web("w0")), "n1 n2 n3 ");  // counts memoized from here on
+  f.cache.AddOrUpdatePod(Bound(web("w1"), "n1"));
+  EXPECT_EQ(ok_nodes(*web("w0")), "n3 ");
+  f.cache.AssumePod(Bound(web("w2"), "n3"));
+  EXPECT_EQ(ok_nodes(*web("w0")), "");
+  f.cache.ForgetPod("default/w2");
+  EXPECT_EQ(ok_nodes(*web("w0")), "n3 ");
+  f.cache.RemovePod("default/w1");
+  EXPECT_EQ(ok_nodes(*web("w0")), "n1 n2 n3 ");
+  // A plain pod labelled app=web: only the placed web pods' own terms keep it out.
+  f.cache.AddOrUpdatePod(Bound(web("w3"), "n3"));
+  EXPECT_EQ(ok_nodes(*Pod("plain", "containers: [{name: c, image: x}]", "{app: web}")), "n1 n2 ");
+  // n3 moves to zone a: every node is now in w3's domain.
+  zoned("n3", "a");
+  EXPECT_EQ(ok_nodes(*web("w0")), "");
+  EXPECT_EQ(ok_nodes(*Pod("plain", "containers: [{name: c, image: x}]", "{app: web}")), "");
+  zoned("n3", "b");
+  EXPECT_EQ(ok_nodes(*web("w0")), "n1 n2 ");
+  // Required affinity (a conjunction of two terms) over the same index.
+  const std::string aff = "containers: [{name: c, image: x}], affinity: {podAffinity: "
+                          "{requiredDuringSchedulingIgnoredDuringExecution: [{labelSelector: "
+                          "{matchLabels: {app: web}}, topologyKey: zone}, {labelSelector: {matchExpressions: "
+                          "[{key: tier, operator: Exists}]}, topologyKey: kubernetes.io/hostname}]}}";
+  EXPECT_EQ(ok_nodes(*Pod("a0", aff, "{}")), "");  // w3 has no tier label
+  f.cache.AddOrUpdatePod(Bound(Pod("t1", "containers: [{name: c, image: x}]", "{app: web, tier: x}"), "n2"));
+  EXPECT_EQ(ok_nodes(*Pod("a0", aff, "{}")), "n2 ");
+  // A term with a namespaceSelector is scanned, not indexed: same answers.
+  const std::string nsel = "containers: [{name: c, image: x}], affinity: {podAntiAffinity: "
+                           "{requiredDuringSchedulingIgnoredDuringExecution: [{labelSelector: "
+                           "{matchLabels: {app: web}}, namespaceSelector: {}, topologyKey: zone}]}}";
+  EXPECT_EQ(ok_nodes(*Pod("n0", nsel, "{}")), "");
+  f.cache.RemovePod("default/t1");
+  EXPECT_EQ(ok_nodes(*Pod("n0", nsel, "{}")), "n1 n2 ");
 }
 
 TEST(Scores, LeastAndMostAllocated) {

@@ -4,7 +4,7 @@
 // affinity counts pods matching all of the pod's required terms; a pod whose
 // terms match itself may start a group where no pod matches yet).
 #include <algorithm>
-#include <unordered_map>
+#include <set>
 
 #include "api/object.h"
 #include "scheduler/plugins/registry.h"
@@ -12,60 +12,49 @@
 namespace kubepp::scheduler::plugins {
 namespace {
 
-// Counts per topology domain: key -> value -> count (looked up from a
-// node's labels without building strings).
-class TopoCounts {
- public:
-  void Add(const std::string& key, const std::string& value, int64_t d) { m_[key][value] += d; }
-  int64_t Get(const std::string& key, const std::string& value) const {
-    auto k = m_.find(key);
-    if (k == m_.end()) return 0;
-    auto v = k->second.find(value);
-    return v == k->second.end() ? 0 : v->second;
-  }
-  // The sum over a node's labels.
-  int64_t SumFor(const Labels& labels) const {
-    int64_t total = 0;
-    for (const auto& [k, vals] : m_) {
-      auto l = labels.find(k);
-      if (l == labels.end()) continue;
-      auto v = vals.find(l->second);
-      if (v != vals.end()) total += v->second;
-    }
-    return total;
-  }
-  bool AnyPositiveFor(const Labels& labels) const {
-    for (const auto& [k, vals] : m_) {
-      auto l = labels.find(k);
-      if (l == labels.end()) continue;
-      auto v = vals.find(l->second);
-      if (v != vals.end() && v->second > 0) return true;
-    }
-    return false;
-  }
-  bool AnyPositive() const {
-    for (const auto& [k, vals] : m_) {
-      for (const auto& [v, c] : vals) {
-        if (c > 0) return true;
-      }
-    }
-    return false;
-  }
-  bool empty() const { return m_.empty(); }
-
- private:
-  std::unordered_map<std::string, std::unordered_map<std::string, int64_t>> m_;
-};
-
 const Labels* NsLabels(const Snapshot& snap, const std::string& ns) {
   return snap.namespace_labels ? snap.namespace_labels(ns) : nullptr;
 }
 
+// Counts from the snapshot's index (valid for the cycle) plus what this
+// cycle scanned itself or changed through AddPod/RemovePod.
+struct Counts {
+  std::vector<const TopoCounts*> bases;
+  TopoCounts own;
+  int64_t Get(const std::string& key, std::string_view value) const {
+    int64_t n = own.Get(key, value);
+    for (const auto* b : bases) n += b->Get(key, value);
+    return n;
+  }
+  // Whether some domain of the node's has a positive count.
+  bool AnyPositiveFor(const Labels& labels) const {
+    bool found = false;
+    auto check = [&](const std::string& key) {
+      if (found) return;
+      auto l = labels.find(key);
+      if (l != labels.end() && Get(key, l->second) > 0) found = true;
+    };
+    own.ForEachKey(check);
+    for (const auto* b : bases) b->ForEachKey(check);
+    return found;
+  }
+  bool AnyPositive() const {
+    bool found = false;
+    auto check = [&](const std::string& key, const std::string& value, int64_t) {
+      if (!found && Get(key, value) > 0) found = true;
+    };
+    own.ForEach(check);
+    for (const auto* b : bases) b->ForEach(check);
+    return found;
+  }
+};
+
 struct FilterState : StateData {
-  TopoCounts existing_anti;  // domains where a placed pod's required anti-affinity matches the incoming pod
-  TopoCounts affinity;       // domains with pods matching all the pod's required affinity terms
-  TopoCounts anti;           // domains with pods matching one of the pod's required anti-affinity terms
+  Counts existing_anti;  // domains where a placed pod's required anti-affinity matches the incoming pod
+  Counts affinity;       // domains with pods matching all the pod's required affinity terms
+  Counts anti;           // domains with pods matching one of the pod's required anti-affinity terms
   const Snapshot* snap = nullptr;
+  bool scan_affinity = false, scan_anti = false;  // AddPod/RemovePod must update `own`
   std::unique_ptr<StateData> Clone() const override { return std::make_unique<FilterState>(*this); }
 };
 
@@ -88,29 +77,54 @@ class InterPodAffinity : public PreFilterPlugin, public FilterPlugin, public Pre
     auto s = std::make_unique<FilterState>();
     s->snap = &snap;
     const Labels* own_ns = NsLabels(snap, pod.ns);
-    bool own_terms = !pod.required_affinity.empty() || !pod.required_anti_affinity.empty();
-    // The pod's own terms only see pods in the namespaces they name: with no
-    // namespaceSelector, scan just those namespaces' pods.
-    std::set<std::string> term_namespaces;
-    bool by_namespace = own_terms && !pod.any_namespace_selector && snap.pods_by_namespace != nullptr;
-    if (by_namespace) {
-      for (const auto* terms : {&pod.required_affinity, &pod.required_anti_affinity}) {
-        for (const auto& t : *terms) term_namespaces.insert(t.namespaces.begin(), t.namespaces.end());
+    AffinityIndex* index = snap.affinity;
+    // Placed pods' required anti-affinity: one match per distinct term.
+    if (index != nullptr) {
+      for (const auto& [sig, g] : index->ExistingAnti()) {
+        if (g.terms.front().Matches(pod, own_ns)) s->existing_anti.bases.push_back(&g.counts);
       }
-      for (const auto& ns : term_namespaces) {
-        auto it = snap.pods_by_namespace->find(ns);
-        if (it == snap.pods_by_namespace->end()) continue;
-        for (const auto& [key, other] : it->second) {
-          if (const NodeInfo* n = snap.Get(other->node_name)) AddIncoming(*s, pod, *other, *n, snap, 1);
-        }
-      }
-    }
-    for (const NodeInfo* n : snap.nodes) {
-      if (n->pods_with_required_anti_affinity > 0) {
+    } else if (snap.have_pods_with_required_anti_affinity > 0) {
+      for (const NodeInfo* n : snap.nodes) {
+        if (n->pods_with_required_anti_affinity == 0) continue;
         for (const auto& other : n->pods) AddExistingAnti(*s, pod, *other, *n, own_ns, 1);
       }
-      if (own_terms && !by_namespace) {
-        for (const auto& other : n->pods) AddIncoming(*s, pod, *other, *n, snap, 1);
+    }
+    // The pod's own terms: counts kept by the index, else a scan.
+    if (!pod.required_affinity.empty()) {
+      const TopoCounts* c = index != nullptr ? index->Matching(pod.required_affinity) : nullptr;
+      if (c != nullptr) s->affinity.bases.push_back(c);
+      else s->scan_affinity = true;
+    }
+    for (const auto& t : pod.required_anti_affinity) {
+      const TopoCounts* c = index != nullptr ? index->Matching({t}) : nullptr;
+      if (c == nullptr) {
+        s->anti.bases.clear();
+        s->scan_anti = true;
+        break;
+      }
+      s->anti.bases.push_back(c);
+    }
+    if (s->scan_affinity || s->scan_anti) {
+      // The pod's own terms only see pods in the namespaces they name: with
+      // no namespaceSelector, scan just those namespaces' pods.
+      if (!pod.any_namespace_selector && snap.pods_by_namespace != nullptr) {
+        std::set<std::string> term_namespaces;
+        for (const auto* terms : {&pod.required_affinity, &pod.required_anti_affinity}) {
+          for (const auto& t : *terms) term_namespaces.insert(t.namespaces.begin(), t.namespaces.end());
+        }
+        for (const auto& ns : term_namespaces) {
+          auto it = snap.pods_by_namespace->find(ns);
+          if (it == snap.pods_by_namespace->end()) continue;
+          for (const auto& [key, other] : it->second) {
+            if (const NodeInfo* n = snap.Get(other->node_name)) {
+              AddIncoming(*s, pod, *other, *n, snap, 1, s->scan_affinity, s->scan_anti);
+            }
+          }
+        }
+      } else {
+        for (const NodeInfo* n : snap.nodes) {
+          for (const auto& other : n->pods) AddIncoming(*s, pod, *other, *n, snap, 1, s->scan_affinity, s->scan_anti);
+        }
       }
     }
     state.Write(Name(), std::move(s));
@@ -216,15 +230,15 @@ class InterPodAffinity : public PreFilterPlugin, public FilterPlugin, public Pre
     for (const auto& t : other.required_anti_affinity) {
       if (!t.Matches(pod, own_ns)) continue;
       auto l = n.labels.find(t.topology_key);
-      if (l != n.labels.end()) s.existing_anti.Add(t.topology_key, l->second, delta);
+      if (l != n.labels.end()) s.existing_anti.own.Add(t.topology_key, l->second, delta);
     }
   }
   void AddIncoming(FilterState& s, const PodInfo& pod, const PodInfo& other, const NodeInfo& n, const Snapshot& snap,
-                   int64_t delta) {
+                   int64_t delta, bool affinity, bool anti) {
     // The namespace's labels only matter to terms with a namespaceSelector.
     const Labels* other_ns = nullptr;
     if (pod.any_namespace_selector) other_ns = NsLabels(snap, other.ns);
-    if (!pod.required_affinity.empty()) {
+    if (affinity && !pod.required_affinity.empty()) {
       bool all = true;
       for (const auto& t : pod.required_affinity) {
         if (!t.Matches(other, other_ns)) {
@@ -235,21 +249,23 @@ class InterPodAffinity : public PreFilterPlugin, public FilterPlugin, public Pre
       if (all) {
         for (const auto& t : pod.required_affinity) {
           auto l = n.labels.find(t.topology_key);
-          if (l != n.labels.end()) s.affinity.Add(t.topology_key, l->second, delta);
+          if (l != n.labels.end()) s.affinity.own.Add(t.topology_key, l->second, delta);
         }
       }
     }
+    if (!anti) return;
     for (const auto& t : pod.required_anti_affinity) {
       if (!t.Matches(other, other_ns)) continue;
       auto l = n.labels.find(t.topology_key);
-      if (l != n.labels.end()) s.anti.Add(t.topology_key, l->second, delta);
+      if (l != n.labels.end()) s.anti.own.Add(t.topology_key, l->second, delta);
     }
   }
   void Update(CycleState& state, const PodInfo& pod, const PodInfo& other, const NodeInfo& node, int64_t delta) {
     auto* s = static_cast<FilterState*>(state.Read(Name()));
     if (s == nullptr) return;
     AddExistingAnti(*s, pod, other, node, NsLabels(*s->snap, pod.ns), delta);
-    AddIncoming(*s, pod, other, node, *s->snap, delta);
+    // (Deltas on top of the index's counts or the cycle's own scan.)
+    AddIncoming(*s, pod, other, node, *s->snap, delta, true, true);
   }
 
   int64_t hard_weight_;
