@@ -36,8 +36,13 @@ namespace bj = boost::json;
 
 namespace {
 
+// The server and hollow nodes of the run in progress, killed on a failure
+// (std::exit runs no destructors).
+std::vector<pid_t> g_children;
+
 void Die(const std::string& what, const Status& st) {
   std::fprintf(stderr, "scheduler bench: %s: %s\n", what.c_str(), st.ToString().c_str());
+  for (pid_t p : g_children) ::kill(p, SIGKILL);
   std::exit(1);
 }
 
@@ -175,9 +180,18 @@ double DeploymentSeconds(client::RestClient& c, int replicas) {
                                                            {"spec", PodObject("x", "", false)["spec"]}}}}}};
   auto t0 = SteadyClock::now();
   if (auto r = c.Post("/apis/apps/v1/namespaces/deploy/deployments", d); !r.ok()) Die("create deployment", r.status());
+  auto last_report = t0;
   for (;;) {
     auto got = c.Get("/apis/apps/v1/namespaces/deploy/deployments/big");
     if (got.ok() && api::IntAt(got->get_object(), {"status", "availableReplicas"}).value_or(0) == replicas) break;
+    if (got.ok() && SteadyClock::now() - last_report > std::chrono::seconds(1)) {
+      last_report = SteadyClock::now();
+      const auto& o = got->get_object();
+      std::fprintf(stderr, "scheduler bench: %.1f s: deployment replicas %ld, ready %ld, available %ld\n",
+                   Secs(last_report - t0), (long)api::IntAt(o, {"status", "replicas"}).value_or(0),
+                   (long)api::IntAt(o, {"status", "readyReplicas"}).value_or(0),
+                   (long)api::IntAt(o, {"status", "availableReplicas"}).value_or(0));
+    }
     if (Secs(SteadyClock::now() - t0) > 300) Die("deployment", Status::Timeout("not available after 300 s"));
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -203,6 +217,7 @@ RunResult RunAt(const std::string& kubepp, const std::string& dir, int nodes, in
                                      .stdout_path = data + ".log",
                                      .stderr_path = "=stdout"});
   if (!server.ok()) Die("start server", server.status());
+  g_children = {server->pid()};
   std::string kc = data + "/kubeconfig";
   for (int i = 0; i < 400 && ::access(kc.c_str(), R_OK) != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   auto cfg = client::LoadKubeconfig(kc);
@@ -218,6 +233,7 @@ RunResult RunAt(const std::string& kubepp, const std::string& dir, int nodes, in
                                   .stdout_path = data + "-sim.log",
                                   .stderr_path = "=stdout"});
   if (!sim.ok()) Die("start sim", sim.status());
+  g_children.push_back(sim->pid());
   auto t0 = SteadyClock::now();
   while (NodesReady(c) < nodes) {
     if (Secs(SteadyClock::now() - t0) > 120) Die("nodes", Status::Timeout("hollow nodes not Ready"));
@@ -260,6 +276,7 @@ RunResult RunAt(const std::string& kubepp, const std::string& dir, int nodes, in
   (void)sim->Wait();
   (void)server->Signal(SIGTERM);
   (void)server->Wait();
+  g_children.clear();
   return r;
 }
 

@@ -18,7 +18,7 @@ void TopoCounts::Add(const std::string& key, const std::string& value, int64_t d
 int64_t TopoCounts::Get(const std::string& key, std::string_view value) const {
   auto k = m_.find(key);
   if (k == m_.end()) return 0;
-  auto v = k->second.find(std::string(value));
+  auto v = k->second.find(value);
   return v == k->second.end() ? 0 : v->second;
 }
 

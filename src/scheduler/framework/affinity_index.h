@@ -25,6 +25,12 @@
 
 namespace kubepp::scheduler {
 
+// Hashing for string maps looked up by string_view without a copy.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 // Pod counts per topology domain: key -> value -> count.
 class TopoCounts {
  public:
@@ -47,7 +53,8 @@ class TopoCounts {
   int64_t SumFor(const Labels& labels) const;
 
  private:
-  std::unordered_map<std::string, std::unordered_map<std::string, int64_t>> m_;
+  using Values = std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>>;
+  std::unordered_map<std::string, Values, StringHash, std::equal_to<>> m_;
 };
 
 class AffinityIndex {

@@ -22,7 +22,7 @@ struct Counts {
   std::vector<const TopoCounts*> bases;
   TopoCounts own;
   int64_t Get(const std::string& key, std::string_view value) const {
-    int64_t n = own.Get(key, value);
+    int64_t n = own.empty() ? 0 : own.Get(key, value);
     for (const auto* b : bases) n += b->Get(key, value);
     return n;
   }
