@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "api/image_ref.h"
 #include "api/object.h"
 #include "api/quantity.h"
 #include "api/time.h"
@@ -234,7 +235,7 @@ PodInfoPtr ParsePod(std::shared_ptr<const bj::object> obj) {
       sum.Add(r);
       nz.Add(NonZero(c.get_object(), r));
       std::string_view img = api::StrAt(c.get_object(), {"image"});
-      if (!img.empty()) p->images.push_back(NormalizedImageName(img));
+      if (!img.empty()) p->images.push_back(api::NormalizedImageName(img));
       if (const auto* ports = api::ArrAt(c.get_object(), {"ports"})) {
         for (const auto& port : *ports) {
           if (!port.is_object()) continue;
@@ -373,7 +374,7 @@ void NodeInfo::SetNode(std::shared_ptr<const bj::object> n) {
       int64_t size = api::IntAt(im.get_object(), {"sizeBytes"}).value_or(0);
       if (const auto* names = api::ArrAt(im.get_object(), {"names"})) {
         for (const auto& nm : *names) {
-          if (nm.is_string()) image_sizes[NormalizedImageName(nm.get_string())] = size;
+          if (nm.is_string()) image_sizes[api::NormalizedImageName(nm.get_string())] = size;
         }
       }
     }
@@ -412,21 +413,6 @@ bool NodeInfo::RemovePod(const std::string& key) {
     return true;
   }
   return false;
-}
-
-std::string NormalizedImageName(std::string_view image) {
-  std::string s(image);
-  if (s.find('@') == std::string::npos) {
-    size_t slash = s.rfind('/');
-    size_t colon = s.rfind(':');
-    if (colon == std::string::npos || (slash != std::string::npos && colon < slash)) s += ":latest";
-  }
-  size_t first = s.find('/');
-  std::string_view head = first == std::string::npos ? std::string_view() : std::string_view(s).substr(0, first);
-  bool has_registry = first != std::string::npos &&
-                      (head.find('.') != std::string_view::npos || head.find(':') != std::string_view::npos || head == "localhost");
-  if (!has_registry) s = (first == std::string::npos ? "docker.io/library/" : "docker.io/") + s;
-  return s;
 }
 
 }  // namespace kubepp::scheduler

@@ -159,7 +159,5 @@ struct NodeInfo {
   bool RemovePod(const std::string& key);
 };
 
-// Normalized image name as the kubelet reports it (docker.io/library/x:latest).
-std::string NormalizedImageName(std::string_view image);
 
 }  // namespace kubepp::scheduler

@@ -68,9 +68,6 @@ TEST(Types, PodRequestsFollowUpstream) {
   EXPECT_EQ(p->requests.memory, 1LL << 30);
   EXPECT_EQ(p->requests.scalar.at("example.com/gpu"), 1);
   EXPECT_EQ(p->non_zero_requests.memory, (1LL << 30) + 200LL * 1024 * 1024);  // b has no memory: 200Mi
-  EXPECT_EQ(NormalizedImageName("nginx"), "docker.io/library/nginx:latest");
-  EXPECT_EQ(NormalizedImageName("quay.io/x/y:1"), "quay.io/x/y:1");
-  EXPECT_EQ(NormalizedImageName("localhost:5000/y"), "localhost:5000/y:latest");
 }
 
 TEST(Filters, ResourcesReportEveryShortfall) {
