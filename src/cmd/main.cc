@@ -37,7 +37,7 @@ constexpr Role kRoles[] = {
     {"kubectl", "the command line client", nullptr},
     {"sim", "hollow nodes for scale tests", kubepp::cmd::RunSim},
     {"cluster", "a local multi-node cluster in network namespaces", nullptr},
-    {"shim", "internal: the monitor process of one container", nullptr},
+    {"shim", "internal: the monitor process of one container", kubepp::cmd::RunShim},
     {"version", "print the version and git commit", kubepp::cmd::RunVersion},
 };
 

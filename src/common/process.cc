@@ -1,6 +1,7 @@
 #include "common/process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -58,8 +59,10 @@ Result<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
     }
   }
 
-  int pipefd[2] = {-1, -1};
+  int pipefd[2] = {-1, -1}, errfd[2] = {-1, -1}, infd[2] = {-1, -1};
   if (options.pipe_stdout && ::pipe2(pipefd, O_CLOEXEC) != 0) return ErrnoStatus("pipe", "", errno);
+  if (options.pipe_stderr && ::pipe2(errfd, O_CLOEXEC) != 0) return ErrnoStatus("pipe", "", errno);
+  if (options.pipe_stdin && ::pipe2(infd, O_CLOEXEC) != 0) return ErrnoStatus("pipe", "", errno);
   // A second pipe reports an exec failure to the parent.
   int errpipe[2];
   if (::pipe2(errpipe, O_CLOEXEC) != 0) return ErrnoStatus("pipe", "", errno);
@@ -68,8 +71,12 @@ Result<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
   pid_t pid = ::fork();
   if (pid < 0) return ErrnoStatus("fork", "", errno);
   if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
+    if (options.die_with_parent) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);
+    }
+    if (options.new_session) ::setsid();
+    if (options.pipe_stdin) ::dup2(infd[0], 0);
     sigset_t all;
     sigemptyset(&all);
     ::sigprocmask(SIG_SETMASK, &all, nullptr);
@@ -79,7 +86,9 @@ Result<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
       int fd = ::open(options.stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (fd >= 0) ::dup2(fd, 1);
     }
-    if (options.stderr_path == "=stdout") {
+    if (options.pipe_stderr) {
+      ::dup2(errfd[1], 2);
+    } else if (options.stderr_path == "=stdout") {
       ::dup2(1, 2);
     } else if (!options.stderr_path.empty()) {
       int fd = ::open(options.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -97,6 +106,8 @@ Result<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
   }
   ::close(errpipe[1]);
   if (options.pipe_stdout) ::close(pipefd[1]);
+  if (options.pipe_stderr) ::close(errfd[1]);
+  if (options.pipe_stdin) ::close(infd[0]);
   int child_errno = 0;
   ssize_t n;
   do {
@@ -106,6 +117,8 @@ Result<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
   ChildProcess c;
   c.pid_ = pid;
   if (options.pipe_stdout) c.stdout_.Reset(pipefd[0]);
+  if (options.pipe_stderr) c.stderr_.Reset(errfd[0]);
+  if (options.pipe_stdin) c.stdin_.Reset(infd[1]);
   if (n == sizeof child_errno) {
     (void)c.Wait();
     return ErrnoStatus("exec", program, child_errno);
@@ -114,7 +127,12 @@ Result<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
 }
 
 ChildProcess::ChildProcess(ChildProcess&& o) noexcept
-    : pid_(o.pid_), exited_(o.exited_), wait_status_(o.wait_status_), stdout_(std::move(o.stdout_)) {
+    : pid_(o.pid_),
+      exited_(o.exited_),
+      wait_status_(o.wait_status_),
+      stdout_(std::move(o.stdout_)),
+      stderr_(std::move(o.stderr_)),
+      stdin_(std::move(o.stdin_)) {
   o.pid_ = -1;
 }
 
@@ -125,6 +143,8 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& o) noexcept {
     exited_ = o.exited_;
     wait_status_ = o.wait_status_;
     stdout_ = std::move(o.stdout_);
+    stderr_ = std::move(o.stderr_);
+    stdin_ = std::move(o.stdin_);
     o.pid_ = -1;
   }
   return *this;
@@ -185,6 +205,53 @@ std::string SelfExe() {
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n <= 0) return "";
   return std::string(buf, static_cast<size_t>(n));
+}
+
+Result<CommandResult> RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                                 std::string_view input, std::chrono::milliseconds timeout) {
+  auto child = ChildProcess::Spawn(
+      {.argv = argv, .env = env, .pipe_stdout = true, .pipe_stderr = true, .pipe_stdin = true});
+  if (!child.ok()) return child.status();
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  CommandResult r;
+  size_t written = 0;
+  if (input.empty()) child->CloseStdin();
+  bool out_open = true, err_open = true;
+  char buf[16384];
+  while (out_open || err_open) {
+    std::vector<pollfd> fds;
+    if (out_open) fds.push_back({child->stdout_fd(), POLLIN, 0});
+    if (err_open) fds.push_back({child->stderr_fd(), POLLIN, 0});
+    if (child->stdin_fd() >= 0) fds.push_back({child->stdin_fd(), POLLOUT, 0});
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      (void)child->Kill();
+      return Status::Timeout(argv[0] + " did not finish within " + std::to_string(timeout.count()) + " ms");
+    }
+    int n = ::poll(fds.data(), fds.size(), static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("poll", "", errno);
+    for (const auto& p : fds) {
+      if (p.revents == 0) continue;
+      if (p.fd == child->stdin_fd()) {
+        ssize_t w = ::write(p.fd, input.data() + written, input.size() - written);
+        if (w > 0) written += static_cast<size_t>(w);
+        if (w < 0 || written == input.size()) child->CloseStdin();
+        continue;
+      }
+      ssize_t got = ::read(p.fd, buf, sizeof buf);
+      if (got > 0) {
+        (p.fd == child->stdout_fd() ? r.out : r.err).append(buf, static_cast<size_t>(got));
+      } else if (got == 0 || errno != EINTR) {
+        (p.fd == child->stdout_fd() ? out_open : err_open) = false;
+      }
+    }
+  }
+  child->CloseStdin();
+  auto st = child->Wait();
+  if (!st.ok()) return st.status();
+  r.exit_code = WIFEXITED(*st) ? WEXITSTATUS(*st) : 128 + WTERMSIG(*st);
+  return r;
 }
 
 }  // namespace kubepp

@@ -22,6 +22,10 @@ struct SpawnOptions {
   std::string stdout_path;        // empty: inherit
   std::string stderr_path;        // empty: inherit; "=stdout": same as stdout
   bool pipe_stdout = false;       // stdout readable through stdout_fd() instead
+  bool pipe_stderr = false;       // stderr readable through stderr_fd() instead
+  bool pipe_stdin = false;        // stdin writable through stdin_fd(); otherwise inherited
+  bool die_with_parent = true;    // SIGKILL when this process dies (PR_SET_PDEATHSIG)
+  bool new_session = false;       // setsid(): no controlling terminal, own process group
   std::string dir;                // working directory; empty: inherit
 };
 
@@ -39,6 +43,10 @@ class ChildProcess {
   bool running() const { return pid_ > 0 && !exited_; }
   // Read end of the child's stdout when SpawnOptions::pipe_stdout was set.
   int stdout_fd() const { return stdout_.get(); }
+  int stderr_fd() const { return stderr_.get(); }
+  int stdin_fd() const { return stdin_.get(); }
+  // Closes our end of the child's stdin (EOF for the child).
+  void CloseStdin() { stdin_.Reset(); }
 
   Status Signal(int sig);
   // Waits for exit; returns the raw wait status (WIFEXITED/WEXITSTATUS apply).
@@ -53,8 +61,18 @@ class ChildProcess {
   pid_t pid_ = -1;
   bool exited_ = false;
   int wait_status_ = 0;
-  UniqueFd stdout_;
+  UniqueFd stdout_, stderr_, stdin_;
 };
+
+struct CommandResult {
+  int exit_code = 0;  // 128 + signal when killed
+  std::string out, err;
+};
+
+// Runs a command to completion, feeding `input` on stdin and collecting
+// stdout and stderr. Timeout (the command killed) after `timeout`.
+Result<CommandResult> RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                                 std::string_view input, std::chrono::milliseconds timeout);
 
 // The path of the running executable (/proc/self/exe).
 std::string SelfExe();

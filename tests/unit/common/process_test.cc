@@ -49,5 +49,19 @@ TEST(ProcessTest, DestructorKillsARunningChild) {
   EXPECT_EQ(::kill(pid, 0), -1);
 }
 
+TEST(ProcessTest, RunCommandFeedsStdinAndCollectsBothStreams) {
+  std::string big(200000, 'x');  // more than a pipe holds: reads and writes interleave
+  auto r = RunCommand({"sh", "-c", "wc -c; echo oops >&2; exit 3"}, {}, big, std::chrono::seconds(10));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->exit_code, 3);
+  EXPECT_EQ(r->out, "200000\n");
+  EXPECT_EQ(r->err, "oops\n");
+  auto env = RunCommand({"sh", "-c", "echo $KUBEPP_X"}, {"KUBEPP_X=1"}, "", std::chrono::seconds(10));
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->out, "1\n");
+  auto slow = RunCommand({"sleep", "10"}, {}, "", std::chrono::milliseconds(100));
+  EXPECT_EQ(slow.status().code(), Code::kTimeout);
+}
+
 }  // namespace
 }  // namespace kubepp

@@ -1,0 +1,157 @@
+#include "kubelet/cni/cni.h"
+
+#include <boost/json.hpp>
+
+#include "api/object.h"
+#include "common/file.h"
+#include "common/json.h"
+#include "common/process.h"
+
+namespace kubepp::kubelet::cni {
+namespace {
+
+namespace bj = boost::json;
+constexpr const char* kVersion = "1.0.0";
+constexpr auto kPluginTimeout = std::chrono::seconds(60);
+
+std::string WithoutPrefix(std::string_view cidr) { return std::string(cidr.substr(0, cidr.find('/'))); }
+
+}  // namespace
+
+std::string Network::ResultPath(const std::string& id) const {
+  return JoinPath(JoinPath(config_.state_dir, "results"), id + ".json");
+}
+
+Result<std::string> Network::Invoke(const std::string& command, const std::string& type, const std::string& conf,
+                                    const std::string& id, const std::string& netns, const std::string& ifname,
+                                    const PodRef& pod) {
+  std::vector<std::string> env = {
+      "CNI_COMMAND=" + command,
+      "CNI_CONTAINERID=" + id,
+      "CNI_NETNS=" + netns,
+      "CNI_IFNAME=" + ifname,
+      "CNI_PATH=" + config_.plugin_dir,
+      "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=" + pod.ns + ";K8S_POD_NAME=" + pod.name +
+          ";K8S_POD_INFRA_CONTAINER_ID=" + id + ";K8S_POD_UID=" + pod.uid,
+  };
+  auto r = RunCommand({JoinPath(config_.plugin_dir, type)}, env, conf, kPluginTimeout);
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) {
+    // The spec's error object: {"code", "msg", "details"}.
+    std::string msg = r->err.empty() ? r->out : r->err;
+    if (auto v = json::Parse(r->out); v.ok() && v->is_object()) {
+      msg = std::string(json::GetString(*v, "msg"));
+      if (auto d = json::GetString(*v, "details"); !d.empty()) msg += ": " + std::string(d);
+    }
+    return Status::Internal("plugin type=\"" + type + "\" failed (" + command + "): " + msg);
+  }
+  return r->out;
+}
+
+Result<Attachment> Network::Add(const std::string& id, const std::string& netns, const PodRef& pod,
+                                const std::vector<PortMapping>& ports) {
+  if (config_.subnet.empty()) return Status::Unavailable("network: the node has no pod CIDR yet");
+  auto lo = Invoke("ADD", "loopback", json::Serialize(bj::object{{"cniVersion", kVersion}, {"name", "cni-loopback"}, {"type", "loopback"}}),
+                   id, netns, "lo", pod);
+  if (!lo.ok()) return lo.status();
+  bj::object bridge{{"cniVersion", kVersion},
+                    {"name", config_.network},
+                    {"type", "bridge"},
+                    {"bridge", config_.bridge},
+                    {"isGateway", true},
+                    {"ipMasq", config_.masquerade},
+                    {"hairpinMode", true},
+                    {"ipam", bj::object{{"type", "host-local"},
+                                        {"ranges", bj::array{bj::array{bj::object{{"subnet", config_.subnet}}}}},
+                                        {"routes", bj::array{bj::object{{"dst", "0.0.0.0/0"}}}},
+                                        {"dataDir", JoinPath(config_.state_dir, "networks")}}}};
+  if (config_.mtu > 0) bridge["mtu"] = config_.mtu;
+  auto out = Invoke("ADD", "bridge", json::Serialize(bridge), id, netns, "eth0", pod);
+  if (!out.ok()) return out.status();
+  auto result = json::Parse(*out);
+  if (!result.ok() || !result->is_object()) return Status::Internal("bridge plugin: unreadable result: " + *out);
+  if (!ports.empty()) {
+    bj::array maps;
+    for (const auto& p : ports) {
+      bj::object m{{"hostPort", p.host_port}, {"containerPort", p.container_port}, {"protocol", p.protocol}};
+      if (!p.host_ip.empty()) m["hostIP"] = p.host_ip;
+      maps.push_back(std::move(m));
+    }
+    bj::object pm{{"cniVersion", kVersion},
+                  {"name", config_.network},
+                  {"type", "portmap"},
+                  {"capabilities", bj::object{{"portMappings", true}}},
+                  {"snat", true},
+                  {"runtimeConfig", bj::object{{"portMappings", std::move(maps)}}},
+                  {"prevResult", *result}};
+    auto pmr = Invoke("ADD", "portmap", json::Serialize(pm), id, netns, "eth0", pod);
+    if (!pmr.ok()) {
+      (void)Invoke("DEL", "bridge", json::Serialize(bridge), id, netns, "eth0", pod);
+      return pmr.status();
+    }
+  }
+  // What DEL needs later: the configs and the result.
+  bj::object saved{{"bridge", bridge}, {"result", *result}};
+  if (!ports.empty()) saved["ports"] = true;
+  if (Status st = MakeDirs(JoinPath(config_.state_dir, "results"), 0700); !st.ok()) return st;
+  if (Status st = WriteFileAtomic(ResultPath(id), json::Serialize(saved), 0600); !st.ok()) return st;
+  Attachment a;
+  if (const auto* ips = api::ArrAt(result->get_object(), {"ips"}); ips && !ips->empty() && ips->at(0).is_object()) {
+    a.ip = WithoutPrefix(api::StrAt(ips->at(0).get_object(), {"address"}));
+    a.gateway = std::string(api::StrAt(ips->at(0).get_object(), {"gateway"}));
+  }
+  if (a.ip.empty()) return Status::Internal("bridge plugin returned no address: " + *out);
+  return a;
+}
+
+Status Network::Del(const std::string& id, const std::string& netns, const PodRef& pod) {
+  std::string path = ResultPath(id);
+  auto text = ReadFile(path);
+  if (!text.ok()) return Status::OK();  // never added (or already deleted)
+  auto saved = json::Parse(*text);
+  if (!saved.ok() || !saved->is_object()) {
+    (void)::unlink(path.c_str());
+    return Status::OK();
+  }
+  const bj::object& s = saved->get_object();
+  const bj::value* result = s.if_contains("result");
+  if (s.contains("ports") && result != nullptr) {
+    bj::object pm{{"cniVersion", kVersion}, {"name", config_.network}, {"type", "portmap"},
+                  {"capabilities", bj::object{{"portMappings", true}}}, {"snat", true}, {"prevResult", *result}};
+    // (portmap finds its rules by container id; no runtimeConfig needed.)
+    auto r = Invoke("DEL", "portmap", json::Serialize(pm), id, netns, "eth0", pod);
+    if (!r.ok()) return r.status();
+  }
+  if (const bj::value* bridge = s.if_contains("bridge"); bridge && bridge->is_object()) {
+    bj::object conf = bridge->get_object();
+    if (result != nullptr) conf["prevResult"] = *result;
+    auto r = Invoke("DEL", "bridge", json::Serialize(conf), id, netns, "eth0", pod);
+    if (!r.ok()) return r.status();
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Status::IOError("unlink " + path);
+  return Status::OK();
+}
+
+Status Network::RemoveBridge() {
+  auto r = RunCommand({"ip", "link", "del", config_.bridge}, {}, "", std::chrono::seconds(10));
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0 && r->err.find("Cannot find device") == std::string::npos) {
+    return Status::Internal("ip link del " + config_.bridge + ": " + r->err);
+  }
+  return Status::OK();
+}
+
+Status EnsureBlackholeRoute(const std::string& cidr) {
+  auto r = RunCommand({"ip", "route", "replace", "blackhole", cidr}, {}, "", std::chrono::seconds(10));
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) return Status::Internal("ip route replace blackhole " + cidr + ": " + r->err);
+  return Status::OK();
+}
+
+Status RemoveBlackholeRoute(const std::string& cidr) {
+  auto r = RunCommand({"ip", "route", "del", "blackhole", cidr}, {}, "", std::chrono::seconds(10));
+  if (!r.ok()) return r.status();
+  return Status::OK();  // absent is fine
+}
+
+}  // namespace kubepp::kubelet::cni

@@ -1,0 +1,518 @@
+#include "kubelet/runtime/runc/runc_runtime.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "api/object.h"
+#include "common/file.h"
+#include "common/json.h"
+#include "common/process.h"
+#include "kubelet/runtime/runc/spec.h"
+
+namespace kubepp::kubelet::runtime::runc {
+namespace {
+
+namespace bj = boost::json;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string RandomId() {
+  unsigned char b[32];
+  UniqueFd fd(::open("/dev/urandom", O_RDONLY | O_CLOEXEC));
+  if (!fd.valid() || ::read(fd.get(), b, sizeof b) != static_cast<ssize_t>(sizeof b)) {
+    uint64_t x = static_cast<uint64_t>(NowNs()) ^ (static_cast<uint64_t>(::getpid()) << 32);
+    for (auto& c : b) c = static_cast<unsigned char>(x = x * 6364136223846793005ULL + 1442695040888963407ULL >> 56);
+  }
+  static const char* kHex = "0123456789abcdef";
+  std::string s;
+  for (unsigned char c : b) {
+    s += kHex[c >> 4];
+    s += kHex[c & 15];
+  }
+  return s;
+}
+
+bj::object ToJson(const std::map<std::string, std::string>& m) {
+  bj::object o;
+  for (const auto& [k, v] : m) o[k] = v;
+  return o;
+}
+std::map<std::string, std::string> MapFrom(const bj::object& o, std::string_view key) {
+  std::map<std::string, std::string> m;
+  if (const auto* x = api::ObjAt(o, {key})) {
+    for (const auto& [k, v] : *x) {
+      if (v.is_string()) m[std::string(k)] = std::string(v.get_string());
+    }
+  }
+  return m;
+}
+
+Result<bj::object> ReadMeta(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status().IsNotFound() ? text.status() : Status::NotFound(text.status().message());
+  auto v = json::Parse(*text);
+  if (!v.ok() || !v->is_object()) return Status::Corruption(path + ": unreadable");
+  return std::move(v->get_object());
+}
+
+bool Alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+pid_t ReadPid(const std::string& path) {
+  auto t = ReadFile(path);
+  return t.ok() ? static_cast<pid_t>(std::atol(t->c_str())) : 0;
+}
+
+std::string HostsFile(const PodSandboxConfig& c, const std::string& ip) {
+  std::string s =
+      "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+      "fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n";
+  if (!ip.empty()) s += ip + "\t" + c.hostname + "\n";
+  for (const auto& [aip, name] : c.host_aliases) s += aip + "\t" + name + "\n";
+  return s;
+}
+
+std::string ResolvConf(const DnsConfig& d) {
+  std::string s;
+  if (!d.searches.empty()) {
+    s += "search";
+    for (const auto& x : d.searches) s += " " + x;
+    s += "\n";
+  }
+  for (const auto& x : d.servers) s += "nameserver " + x + "\n";
+  if (!d.options.empty()) {
+    s += "options";
+    for (const auto& x : d.options) s += " " + x;
+    s += "\n";
+  }
+  return s;
+}
+
+std::string MemoryCgroupDir(const std::string& cgroups_path) {
+  if (PathExists("/sys/fs/cgroup/memory")) return "/sys/fs/cgroup/memory" + cgroups_path;  // v1
+  return "/sys/fs/cgroup" + cgroups_path;  // v2
+}
+
+}  // namespace
+
+Status RemoveCgroup(const std::string& path) {
+  if (path.empty() || path == "/") return Status::OK();
+  auto hierarchies = ListDir("/sys/fs/cgroup");
+  if (!hierarchies.ok()) return Status::OK();
+  std::vector<std::string> roots = {"/sys/fs/cgroup"};
+  for (const auto& h : *hierarchies) roots.push_back("/sys/fs/cgroup/" + h);
+  for (const auto& root : roots) {
+    std::string dir = root + path;
+    if (::rmdir(dir.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR) {
+      return Status::IOError("rmdir " + dir + ": " + std::strerror(errno));
+    }
+  }
+  return Status::OK();
+}
+
+Status CreateNamespaces(const std::string& dir, const std::string& hostname) {
+  if (Status st = MakeDirs(dir, 0700); !st.ok()) return st;
+  for (const char* n : {"net", "ipc", "uts"}) {
+    UniqueFd f(::open((dir + "/" + n).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+    if (!f.valid()) return Status::IOError("create " + dir + "/" + n + ": " + std::strerror(errno));
+  }
+  int ready[2], done[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0 || ::pipe2(done, O_CLOEXEC) != 0) return Status::IOError("pipe");
+  pid_t pid = ::fork();
+  if (pid < 0) return Status::IOError(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    ::close(ready[0]);
+    ::close(done[1]);
+    char r = 1;
+    if (::unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0) r = 0;
+    else if (!hostname.empty() && ::sethostname(hostname.data(), hostname.size()) != 0) r = 0;
+    (void)!::write(ready[1], &r, 1);
+    char x;
+    (void)!::read(done[0], &x, 1);
+    _exit(0);
+  }
+  ::close(ready[1]);
+  ::close(done[0]);
+  char r = 0;
+  (void)!::read(ready[0], &r, 1);
+  ::close(ready[0]);
+  Status st;
+  if (r != 1) st = Status::Internal("unshare network/ipc/uts namespaces failed");
+  for (const char* n : {"net", "ipc", "uts"}) {
+    if (!st.ok()) break;
+    std::string src = "/proc/" + std::to_string(pid) + "/ns/" + n;
+    if (::mount(src.c_str(), (dir + "/" + n).c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      st = Status::IOError("bind-mount " + src + ": " + std::strerror(errno));
+    }
+  }
+  ::close(done[1]);
+  int ws;
+  while (::waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
+  }
+  if (!st.ok()) (void)ReleaseNamespaces(dir);
+  return st;
+}
+
+Status ReleaseNamespaces(const std::string& dir) {
+  for (const char* n : {"net", "ipc", "uts"}) {
+    std::string p = dir + "/" + n;
+    ::umount2(p.c_str(), MNT_DETACH);
+    ::unlink(p.c_str());
+  }
+  ::rmdir(dir.c_str());
+  return Status::OK();
+}
+
+RuncRuntime::RuncRuntime(Options options, images::ImageStore* images, cni::Network* network)
+    : options_(std::move(options)), images_(images), network_(network) {}
+
+Result<std::unique_ptr<RuncRuntime>> RuncRuntime::New(Options options, images::ImageStore* images, cni::Network* network) {
+  if (options.runc_root.empty()) options.runc_root = JoinPath(options.root, "runc");
+  if (options.shim_binary.empty()) options.shim_binary = SelfExe();
+  for (const char* sub : {"sandboxes", "containers", "runc"}) {
+    if (Status st = MakeDirs(JoinPath(options.root, sub), 0700); !st.ok()) return st;
+  }
+  if (Status st = MakeDirs(options.runc_root, 0700); !st.ok()) return st;
+  if (::access(options.runc.c_str(), X_OK) != 0) return Status::NotFound("runc not found at " + options.runc);
+  return std::unique_ptr<RuncRuntime>(new RuncRuntime(std::move(options), images, network));
+}
+
+std::string RuncRuntime::PodCgroup(const PodSandboxConfig& c) const {
+  return c.cgroup_parent.empty() ? options_.cgroup_root + "/pod" + c.uid : c.cgroup_parent;
+}
+
+std::string RuncRuntime::SandboxDir(const std::string& id) const { return JoinPath(options_.root, "sandboxes/" + id); }
+std::string RuncRuntime::ContainerDir(const std::string& id) const { return JoinPath(options_.root, "containers/" + id); }
+
+Result<std::vector<std::string>> RuncRuntime::Runc(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv = {options_.runc, "--root", options_.runc_root};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = RunCommand(argv, {}, "", timeout);
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) {
+    std::string msg = r->err.empty() ? r->out : r->err;
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return Status::Internal(msg.empty() ? "runc " + args.front() + " failed" : msg);
+  }
+  return std::vector<std::string>{r->out, r->err};
+}
+
+Result<std::string> RuncRuntime::RunPodSandbox(const PodSandboxConfig& c) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::string id = RandomId();
+  std::string dir = SandboxDir(id);
+  if (Status st = MakeDirs(dir, 0700); !st.ok()) return st;
+  auto fail = [&](Status st) -> Result<std::string> {
+    if (network_ != nullptr && !c.host_network) (void)network_->Del(id, dir + "/ns/net", {c.ns, c.name, c.uid});
+    (void)ReleaseNamespaces(dir + "/ns");
+    (void)RemoveAll(dir);
+    return st;
+  };
+  std::string ip;
+  if (!c.host_network) {
+    if (Status st = CreateNamespaces(dir + "/ns", c.hostname); !st.ok()) return fail(st);
+    if (network_ == nullptr) return fail(Status::Unavailable("pod network is not configured on this node"));
+    auto a = network_->Add(id, dir + "/ns/net", {c.ns, c.name, c.uid}, c.port_mappings);
+    if (!a.ok()) return fail(a.status());
+    ip = a->ip;
+  }
+  if (Status st = WriteFile(dir + "/hosts", HostsFile(c, ip)); !st.ok()) return fail(st);
+  if (Status st = WriteFile(dir + "/resolv.conf", ResolvConf(c.dns)); !st.ok()) return fail(st);
+  if (Status st = WriteFile(dir + "/hostname", c.hostname + "\n"); !st.ok()) return fail(st);
+  if (!c.log_directory.empty()) (void)MakeDirs(c.log_directory, 0755);
+  bj::object meta{{"id", id},
+                  {"name", c.name},
+                  {"namespace", c.ns},
+                  {"uid", c.uid},
+                  {"attempt", c.attempt},
+                  {"hostname", c.hostname},
+                  {"logDirectory", c.log_directory},
+                  {"hostNetwork", c.host_network},
+                  {"cgroupParent", c.cgroup_parent},
+                  {"labels", ToJson(c.labels)},
+                  {"annotations", ToJson(c.annotations)},
+                  {"ip", ip},
+                  {"state", "ready"},
+                  {"createdAt", NowNs()}};
+  if (Status st = WriteFileAtomic(dir + "/meta.json", json::Serialize(meta), 0600); !st.ok()) return fail(st);
+  return id;
+}
+
+Result<PodSandboxStatus> RuncRuntime::GetPodSandboxStatus(const std::string& id) {
+  auto m = ReadMeta(SandboxDir(id) + "/meta.json");
+  if (!m.ok()) return Status::NotFound("pod sandbox " + id + " not found");
+  PodSandboxStatus s;
+  s.id = id;
+  s.state = api::StrAt(*m, {"state"}) == "ready" ? SandboxState::kReady : SandboxState::kNotReady;
+  s.ip = std::string(api::StrAt(*m, {"ip"}));
+  s.created_at = api::IntAt(*m, {"createdAt"}).value_or(0);
+  s.config.name = std::string(api::StrAt(*m, {"name"}));
+  s.config.ns = std::string(api::StrAt(*m, {"namespace"}));
+  s.config.uid = std::string(api::StrAt(*m, {"uid"}));
+  s.config.attempt = static_cast<int>(api::IntAt(*m, {"attempt"}).value_or(0));
+  s.config.hostname = std::string(api::StrAt(*m, {"hostname"}));
+  s.config.log_directory = std::string(api::StrAt(*m, {"logDirectory"}));
+  s.config.host_network = api::BoolAt(*m, {"hostNetwork"});
+  s.config.cgroup_parent = std::string(api::StrAt(*m, {"cgroupParent"}));
+  s.config.labels = MapFrom(*m, "labels");
+  s.config.annotations = MapFrom(*m, "annotations");
+  return s;
+}
+
+std::vector<PodSandboxStatus> RuncRuntime::ListPodSandboxes() {
+  std::vector<PodSandboxStatus> out;
+  auto names = ListDir(JoinPath(options_.root, "sandboxes"));
+  if (!names.ok()) return out;
+  for (const auto& n : *names) {
+    if (auto s = GetPodSandboxStatus(n); s.ok()) out.push_back(std::move(*s));
+  }
+  return out;
+}
+
+Status RuncRuntime::StopPodSandbox(const std::string& id) {
+  auto s = GetPodSandboxStatus(id);
+  if (!s.ok()) return Status::OK();
+  for (const auto& c : ListContainers()) {
+    if (c.sandbox_id == id) {
+      if (Status st = StopContainer(c.id, std::chrono::seconds(0)); !st.ok()) return st;
+    }
+  }
+  std::string dir = SandboxDir(id);
+  if (network_ != nullptr && !s->config.host_network) {
+    if (Status st = network_->Del(id, dir + "/ns/net", {s->config.ns, s->config.name, s->config.uid}); !st.ok()) return st;
+  }
+  auto m = ReadMeta(dir + "/meta.json");
+  if (m.ok() && api::StrAt(*m, {"state"}) != "notready") {
+    (*m)["state"] = "notready";
+    if (Status st = WriteFileAtomic(dir + "/meta.json", json::Serialize(*m), 0600); !st.ok()) return st;
+  }
+  return Status::OK();
+}
+
+Status RuncRuntime::RemovePodSandbox(const std::string& id) {
+  if (Status st = StopPodSandbox(id); !st.ok()) return st;
+  for (const auto& c : ListContainers()) {
+    if (c.sandbox_id == id) {
+      if (Status st = RemoveContainer(c.id); !st.ok()) return st;
+    }
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  std::string dir = SandboxDir(id);
+  if (auto s = GetPodSandboxStatus(id); s.ok()) {
+    // The pod's cgroup (runc removed its containers').
+    if (Status st = RemoveCgroup(PodCgroup(s->config)); !st.ok()) return st;
+  }
+  (void)ReleaseNamespaces(dir + "/ns");
+  return RemoveAll(dir);
+}
+
+Result<std::string> RuncRuntime::CreateContainer(const std::string& sandbox_id, const ContainerConfig& c) {
+  auto sb = GetPodSandboxStatus(sandbox_id);
+  if (!sb.ok()) return sb.status();
+  if (sb->state != SandboxState::kReady) return Status::Conflict("pod sandbox " + sandbox_id + " is not ready");
+  auto image = images_->Find(c.image);
+  if (!image) return Status::NotFound("image \"" + c.image + "\" not present on the node");
+  std::lock_guard<std::mutex> l(mu_);
+  std::string id = RandomId();
+  std::string dir = ContainerDir(id), sdir = SandboxDir(sandbox_id);
+  std::string rootfs = dir + "/bundle/rootfs";
+  for (const char* sub : {"bundle/rootfs", "upper", "work"}) {
+    if (Status st = MakeDirs(dir + "/" + sub, 0700); !st.ok()) return st;
+  }
+  (void)::chmod((dir + "/bundle").c_str(), 0711);
+  (void)::chmod(rootfs.c_str(), 0755);
+  auto fail = [&](Status st) -> Result<std::string> {
+    ::umount2(rootfs.c_str(), MNT_DETACH);
+    (void)RemoveAll(dir);
+    return st;
+  };
+  std::string lower;
+  for (const auto& d : images_->LayerDirs(*image)) lower += (lower.empty() ? "" : ":") + d;
+  std::string opts = "lowerdir=" + lower + ",upperdir=" + dir + "/upper,workdir=" + dir + "/work";
+  if (::mount("overlay", rootfs.c_str(), "overlay", 0, opts.c_str()) != 0) {
+    return fail(Status::IOError("mount overlay rootfs: " + std::string(std::strerror(errno))));
+  }
+  std::string cgroup_parent = PodCgroup(sb->config);
+  SpecInput in;
+  in.container = &c;
+  in.image = &image->config;
+  in.rootfs = rootfs;
+  in.hostname = sb->config.hostname;
+  if (!sb->config.host_network) {
+    in.netns = sdir + "/ns/net";
+    in.ipcns = sdir + "/ns/ipc";
+    in.utsns = sdir + "/ns/uts";
+  }
+  in.hosts_file = sdir + "/hosts";
+  in.resolv_file = sdir + "/resolv.conf";
+  in.hostname_file = sdir + "/hostname";
+  in.cgroups_path = cgroup_parent + "/" + id;
+  auto spec = BuildSpec(in);
+  if (!spec.ok()) return fail(spec.status());
+  if (Status st = WriteFile(dir + "/bundle/config.json", json::Serialize(*spec), 0600); !st.ok()) return fail(st);
+  std::string log_path = c.log_path.empty() ? dir + "/container.log"
+                         : c.log_path.front() == '/' ? c.log_path
+                                                     : JoinPath(sb->config.log_directory, c.log_path);
+  if (size_t slash = log_path.rfind('/'); slash != std::string::npos) (void)MakeDirs(log_path.substr(0, slash), 0755);
+  bj::array cmd;
+  for (const auto& a : ProcessArgs(c, image->config)) cmd.emplace_back(a);
+  bj::object meta{{"id", id},
+                  {"sandboxId", sandbox_id},
+                  {"name", c.name},
+                  {"attempt", c.attempt},
+                  {"image", c.image},
+                  {"imageRef", image->id},
+                  {"logPath", log_path},
+                  {"createdAt", NowNs()},
+                  {"labels", ToJson(c.labels)},
+                  {"annotations", ToJson(c.annotations)},
+                  {"memoryCgroup", MemoryCgroupDir(in.cgroups_path)}};
+  if (Status st = WriteFileAtomic(dir + "/meta.json", json::Serialize(meta), 0600); !st.ok()) return fail(st);
+  auto shim = ChildProcess::Spawn({.argv = {options_.shim_binary, "shim", "--id", id, "--bundle", dir + "/bundle",
+                                            "--state", dir, "--log", log_path, "--runc", options_.runc, "--runc-root",
+                                            options_.runc_root, "--memory-cgroup", MemoryCgroupDir(in.cgroups_path)},
+                                   .pipe_stdout = true,
+                                   .die_with_parent = false,
+                                   .new_session = true});
+  if (!shim.ok()) return fail(shim.status());
+  // The first shim process exits at once; the detached one reports.
+  (void)shim->Wait();
+  std::string report;
+  char buf[4096];
+  pollfd pfd{shim->stdout_fd(), POLLIN, 0};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (::poll(&pfd, 1, 1000) <= 0) continue;
+    ssize_t n = ::read(shim->stdout_fd(), buf, sizeof buf);
+    if (n <= 0) break;
+    report.append(buf, static_cast<size_t>(n));
+  }
+  while (!report.empty() && report.back() == '\n') report.pop_back();
+  if (report.rfind("ok ", 0) != 0) {
+    (void)Runc({"delete", "--force", id}, std::chrono::seconds(10));
+    std::string msg = report.rfind("error ", 0) == 0 ? report.substr(6) : "shim did not report: " + report;
+    return fail(Status::Internal(msg));
+  }
+  return id;
+}
+
+Status RuncRuntime::StartContainer(const std::string& id) {
+  std::string dir = ContainerDir(id);
+  auto m = ReadMeta(dir + "/meta.json");
+  if (!m.ok()) return Status::NotFound("container " + id + " not found");
+  auto r = Runc({"start", id}, std::chrono::seconds(30));
+  if (!r.ok()) return r.status();
+  (*m)["startedAt"] = NowNs();
+  return WriteFileAtomic(dir + "/meta.json", json::Serialize(*m), 0600);
+}
+
+Result<ContainerStatus> RuncRuntime::GetContainerStatus(const std::string& id) {
+  std::string dir = ContainerDir(id);
+  auto m = ReadMeta(dir + "/meta.json");
+  if (!m.ok()) return Status::NotFound("container " + id + " not found");
+  ContainerStatus s;
+  s.id = id;
+  s.sandbox_id = std::string(api::StrAt(*m, {"sandboxId"}));
+  s.name = std::string(api::StrAt(*m, {"name"}));
+  s.attempt = static_cast<int>(api::IntAt(*m, {"attempt"}).value_or(0));
+  s.image = std::string(api::StrAt(*m, {"image"}));
+  s.image_ref = std::string(api::StrAt(*m, {"imageRef"}));
+  s.log_path = std::string(api::StrAt(*m, {"logPath"}));
+  s.created_at = api::IntAt(*m, {"createdAt"}).value_or(0);
+  s.started_at = api::IntAt(*m, {"startedAt"}).value_or(0);
+  s.config.name = s.name;
+  s.config.attempt = s.attempt;
+  s.config.image = s.image;
+  s.config.labels = MapFrom(*m, "labels");
+  s.config.annotations = MapFrom(*m, "annotations");
+  if (auto e = ReadMeta(dir + "/exit.json"); e.ok()) {
+    s.state = ContainerState::kExited;
+    s.exit_code = static_cast<int32_t>(api::IntAt(*e, {"exitCode"}).value_or(255));
+    s.finished_at = api::IntAt(*e, {"finishedAt"}).value_or(0);
+    s.reason = api::BoolAt(*e, {"oomKilled"}) ? "OOMKilled" : s.exit_code == 0 ? "Completed" : "Error";
+    return s;
+  }
+  pid_t init = ReadPid(dir + "/init.pid");
+  if (Alive(init)) {
+    s.state = s.started_at > 0 ? ContainerState::kRunning : ContainerState::kCreated;
+    return s;
+  }
+  if (Alive(ReadPid(dir + "/shim.pid"))) {
+    // The shim is about to record the exit.
+    s.state = s.started_at > 0 ? ContainerState::kRunning : ContainerState::kCreated;
+    return s;
+  }
+  // Neither the container nor its shim: the shim was killed.
+  s.state = ContainerState::kExited;
+  s.exit_code = 255;
+  s.reason = "Error";
+  s.message = "the container's monitor process died";
+  return s;
+}
+
+std::vector<ContainerStatus> RuncRuntime::ListContainers() {
+  std::vector<ContainerStatus> out;
+  auto names = ListDir(JoinPath(options_.root, "containers"));
+  if (!names.ok()) return out;
+  for (const auto& n : *names) {
+    if (auto s = GetContainerStatus(n); s.ok()) out.push_back(std::move(*s));
+  }
+  return out;
+}
+
+Status RuncRuntime::StopContainer(const std::string& id, std::chrono::seconds timeout) {
+  auto s = GetContainerStatus(id);
+  if (!s.ok()) return Status::OK();
+  if (s->state == ContainerState::kExited) return Status::OK();
+  std::string dir = ContainerDir(id);
+  auto exited = [&] { return PathExists(dir + "/exit.json") || !Alive(ReadPid(dir + "/shim.pid")); };
+  if (timeout.count() > 0) {
+    (void)Runc({"kill", id, "TERM"}, std::chrono::seconds(10));
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!exited() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (!exited()) {
+    (void)Runc({"kill", "--all", id, "KILL"}, std::chrono::seconds(10));
+    // A container whose shim died has nobody to reap it: kill the init directly.
+    if (pid_t init = ReadPid(dir + "/init.pid"); !Alive(ReadPid(dir + "/shim.pid")) && Alive(init)) ::kill(init, SIGKILL);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!exited() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return exited() ? Status::OK() : Status::Timeout("container " + id + " did not stop");
+}
+
+Status RuncRuntime::RemoveContainer(const std::string& id) {
+  std::string dir = ContainerDir(id);
+  if (!PathExists(dir)) return Status::OK();
+  if (Status st = StopContainer(id, std::chrono::seconds(0)); !st.ok()) return st;
+  std::lock_guard<std::mutex> l(mu_);
+  (void)Runc({"delete", "--force", id}, std::chrono::seconds(30));
+  std::string rootfs = dir + "/bundle/rootfs";
+  if (::umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+    return Status::IOError("unmount " + rootfs + ": " + std::strerror(errno));
+  }
+  return RemoveAll(dir);
+}
+
+Result<RuntimeService::ExecResult> RuncRuntime::ExecSync(const std::string& id, const std::vector<std::string>& cmd,
+                                                          std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv = {options_.runc, "--root", options_.runc_root, "exec", id};
+  argv.insert(argv.end(), cmd.begin(), cmd.end());
+  auto r = RunCommand(argv, {}, "", timeout);
+  if (!r.ok()) return r.status();
+  return ExecResult{r->exit_code, std::move(r->out), std::move(r->err)};
+}
+
+}  // namespace kubepp::kubelet::runtime::runc

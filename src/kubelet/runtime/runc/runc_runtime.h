@@ -1,0 +1,72 @@
+// The runtime on runc: a sandbox is a set of network, IPC and UTS
+// namespaces kept alive by bind mounts (no pause process), networked by CNI;
+// a container is an overlayfs rootfs over the image's layers plus an OCI
+// bundle, run by `runc` under a `kubepp shim` that owns its output and exit
+// status. Everything lives under `root` as files, so a restarted kubelet
+// finds its sandboxes and containers (still running) where it left them.
+//
+//   <root>/sandboxes/<id>/  meta.json, ns/{net,ipc,uts}, hosts, resolv.conf, hostname
+//   <root>/containers/<id>/ meta.json, bundle/{config.json,rootfs}, upper/, work/,
+//                           shim.pid, init.pid, exit.json, runc.log
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "kubelet/cni/cni.h"
+#include "kubelet/images/image_store.h"
+#include "kubelet/runtime/runtime.h"
+
+namespace kubepp::kubelet::runtime::runc {
+
+struct Options {
+  std::string root;                    // state (see above)
+  std::string runc = "/usr/sbin/runc";
+  std::string runc_root;               // runc's own state dir; empty: <root>/runc
+  std::string shim_binary;             // `kubepp`, run as `<shim_binary> shim ...`; empty: this executable
+  std::string cgroup_root = "/kubepods";  // cgroupsPath prefix
+};
+
+class RuncRuntime : public RuntimeService {
+ public:
+  // `network` may be null (host network only).
+  static Result<std::unique_ptr<RuncRuntime>> New(Options options, images::ImageStore* images, cni::Network* network);
+
+  Result<std::string> RunPodSandbox(const PodSandboxConfig& config) override;
+  Status StopPodSandbox(const std::string& id) override;
+  Status RemovePodSandbox(const std::string& id) override;
+  Result<PodSandboxStatus> GetPodSandboxStatus(const std::string& id) override;
+  std::vector<PodSandboxStatus> ListPodSandboxes() override;
+
+  Result<std::string> CreateContainer(const std::string& sandbox_id, const ContainerConfig& config) override;
+  Status StartContainer(const std::string& id) override;
+  Status StopContainer(const std::string& id, std::chrono::seconds timeout) override;
+  Status RemoveContainer(const std::string& id) override;
+  Result<ContainerStatus> GetContainerStatus(const std::string& id) override;
+  std::vector<ContainerStatus> ListContainers() override;
+  Result<ExecResult> ExecSync(const std::string& id, const std::vector<std::string>& cmd,
+                              std::chrono::milliseconds timeout) override;
+
+ private:
+  RuncRuntime(Options options, images::ImageStore* images, cni::Network* network);
+  std::string SandboxDir(const std::string& id) const;
+  std::string PodCgroup(const PodSandboxConfig& c) const;
+  std::string ContainerDir(const std::string& id) const;
+  Result<std::vector<std::string>> Runc(const std::vector<std::string>& args, std::chrono::milliseconds timeout);
+  Status RemoveContainerFiles(const std::string& id);
+
+  Options options_;
+  images::ImageStore* images_;
+  cni::Network* network_;
+  std::mutex mu_;  // serializes sandbox/container creation and removal
+};
+
+// Makes new network, IPC and UTS namespaces (hostname set) and bind-mounts
+// them at <dir>/{net,ipc,uts}; ReleaseNamespaces unmounts and removes them.
+Status CreateNamespaces(const std::string& dir, const std::string& hostname);
+Status ReleaseNamespaces(const std::string& dir);
+// Removes the (empty) cgroup at `path` in every hierarchy (v1) or the unified one (v2).
+Status RemoveCgroup(const std::string& path);
+
+}  // namespace kubepp::kubelet::runtime::runc
