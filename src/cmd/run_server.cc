@@ -14,6 +14,7 @@
 #include "client/rest.h"
 #include "controllers/manager.h"
 #include "controllers/nodelifecycle/node_lifecycle_controller.h"
+#include "kubelet/agent.h"
 #include "scheduler/scheduler.h"
 #include "cmd/roles.h"
 #include "common/log.h"
@@ -41,7 +42,7 @@ int Serve(int argc, char** argv, bool full_server) {
   std::string etcd;
   bool no_agent = false;
   int verbosity = 0;
-  std::string node_name, cluster_cidr = "10.42.0.0/16";
+  std::string node_name, cluster_cidr = "10.42.0.0/16", bridge = "kubepp0";
   std::vector<std::string> insecure_registries;
   std::string grace = "40s";
   int64_t gc_threshold = 12500;
@@ -66,6 +67,7 @@ int Serve(int argc, char** argv, bool full_server) {
     app.add_option("--node-name", node_name, "Name of this node (default: the hostname)");
     app.add_option("--cluster-cidr", cluster_cidr, "Range of pod IPs")->capture_default_str();
     app.add_option("--insecure-registry", insecure_registries, "Registries reached over plain HTTP");
+    app.add_option("--cni-bridge", bridge, "Name of the node's pod bridge")->capture_default_str();
     app.add_option("--node-monitor-grace-period", grace, "How long a node may stay silent before it is NotReady")
         ->capture_default_str();
     app.add_option("--terminated-pod-gc-threshold", gc_threshold, "Terminated pods kept before the oldest are deleted")
@@ -84,13 +86,12 @@ int Serve(int argc, char** argv, bool full_server) {
     logger.Error("cannot start the API server", {{"err", server.status()}});
     return 1;
   }
-  if (full_server && !no_agent) {
-    logger.Info("the node agent is not implemented yet; running without one");
-  }
   std::unique_ptr<client::RestClient> self_client;
   std::unique_ptr<controllers::ControllerManager> manager;
   std::unique_ptr<client::RestClient> sched_client;
   std::unique_ptr<scheduler::Scheduler> sched;
+  std::unique_ptr<client::RestClient> agent_client;
+  std::unique_ptr<kubelet::Agent> agent;
   if (full_server) {
     // The controllers talk to this server through its API, as the admin.
     auto cfg = client::LoadKubeconfig((*server)->kubeconfig_path());
@@ -121,10 +122,30 @@ int Serve(int argc, char** argv, bool full_server) {
     sched_client = std::make_unique<client::RestClient>(*cfg);
     sched = std::make_unique<scheduler::Scheduler>(sched_client.get(), scheduler::SchedulerOptions{});
     sched->Start();
+    if (!no_agent) {
+      cfg->user_agent = "kubelet";
+      agent_client = std::make_unique<client::RestClient>(*cfg);
+      kubelet::AgentOptions ao;
+      ao.dir = opts.data_dir + "/agent";
+      ao.kubelet.node_name = node_name;
+      ao.bridge = bridge;
+      ao.cluster_cidr = cluster_cidr;
+      ao.service_cidr = opts.service_cidr;
+      auto a = kubelet::Agent::Start(agent_client.get(), ao);
+      if (!a.ok()) {
+        logger.Error("cannot start the node agent", {{"err", a.status().ToString()}});
+        sched->Stop();
+        manager->Stop();
+        (*server)->Stop();
+        return 1;
+      }
+      agent = std::move(*a);
+    }
   }
   int sig = 0;
   sigwait(&set, &sig);
   logger.Info("shutting down", {{"signal", sig}});
+  if (agent) agent->Stop();
   if (sched) sched->Stop();
   if (manager) manager->Stop();
   (*server)->Stop();

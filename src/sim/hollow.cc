@@ -6,6 +6,7 @@
 
 #include "api/object.h"
 #include "api/time.h"
+#include "client/node_lease.h"
 #include "common/log.h"
 
 namespace kubepp::sim {
@@ -173,27 +174,12 @@ Status HollowCluster::ReportStatus(int i) {
 }
 
 Status HollowCluster::RenewLease(int i) {
-  std::string name = NodeName(i);
-  std::string now = api::FormatMicroTime(std::chrono::system_clock::now());
-  auto r = client_->Patch(client::ResourcePath("coordination.k8s.io", "v1", "leases", "kube-node-lease", name),
-                          "application/merge-patch+json", bj::object{{"spec", bj::object{{"renewTime", now}}}});
-  if (r.ok() || !r.status().IsNotFound()) return r.status();
   std::string uid;
   {
     std::lock_guard<std::mutex> l(mu_);
     uid = node_uids_[static_cast<size_t>(i)];
   }
-  bj::object lease{{"apiVersion", "coordination.k8s.io/v1"},
-                   {"kind", "Lease"},
-                   {"metadata", bj::object{{"name", name},
-                                           {"namespace", "kube-node-lease"},
-                                           {"ownerReferences", bj::array{bj::object{{"apiVersion", "v1"},
-                                                                                    {"kind", "Node"},
-                                                                                    {"name", name},
-                                                                                    {"uid", uid}}}}}},
-                   {"spec", bj::object{{"holderIdentity", name}, {"leaseDurationSeconds", 40}, {"renewTime", now}}}};
-  auto c = client_->Post(client::ResourcePath("coordination.k8s.io", "v1", "leases", "kube-node-lease"), lease);
-  return c.ok() || c.status().IsAlreadyExists() ? Status::OK() : c.status();
+  return client::RenewNodeLease(client_, NodeName(i), uid);
 }
 
 Status HollowCluster::Start() {

@@ -24,22 +24,54 @@ def free_port():
     return port
 
 
+TEST_IMAGES = os.environ.get("KUBEPP_TEST_IMAGES", os.path.join(os.path.dirname(__file__), "../../build/test-images"))
+
+
+def node_support():
+    """Why node tests cannot run here, or None when they can."""
+    if os.geteuid() != 0:
+        return "needs root"
+    if not os.access("/usr/sbin/runc", os.X_OK):
+        return "runc missing (scripts/setup installs it)"
+    if not os.access("/usr/lib/cni/bridge", os.X_OK):
+        return "CNI plugins missing (scripts/setup installs them)"
+    if not os.path.exists(os.path.join(TEST_IMAGES, "busybox.tar")):
+        return "test images missing (scripts/build-test-images)"
+    return None
+
+
 class Server:
-    def __init__(self, extra_args=(), data_dir=None):
+    def __init__(self, extra_args=(), data_dir=None, agent=False):
         self.tmp = tempfile.mkdtemp(prefix="kubepp-e2e-")
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.home = os.path.join(self.tmp, "home")
         os.makedirs(self.home, exist_ok=True)
         self.extra_args = list(extra_args)
         self.port = free_port()
+        self.agent = agent
+        if agent:
+            # A node of our own: its bridge and address ranges are unique to
+            # this server, so tests running side by side do not meet; the
+            # busybox test image is imported at start.
+            n = self.port % 100
+            self.cluster_cidr = "10.%d.0.0/16" % (100 + n)
+            self.service_cidr = "10.%d.0.0/16" % (200 + n % 50)
+            self.bridge = "kpe%d" % self.port
+            self.node_name = "node-%d" % self.port
+            imports = os.path.join(self.data_dir, "agent", "images", "import")
+            os.makedirs(imports, exist_ok=True)
+            shutil.copy(os.path.join(TEST_IMAGES, "busybox.tar"), imports)
+            self.extra_args += ["--node-name", self.node_name, "--cni-bridge", self.bridge,
+                                "--cluster-cidr", self.cluster_cidr, "--service-cidr", self.service_cidr]
         self.proc = None
         self.log = None
         self.start()
 
     def start(self):
         self.log = open(os.path.join(self.tmp, "server.log"), "ab")
+        args = [KUBEPP, "server"] + ([] if self.agent else ["--no-agent"])
         self.proc = subprocess.Popen(
-            [KUBEPP, "server", "--no-agent", "--data-dir", self.data_dir, "--https-port", str(self.port)] + self.extra_args,
+            args + ["--data-dir", self.data_dir, "--https-port", str(self.port)] + self.extra_args,
             stdout=self.log, stderr=subprocess.STDOUT)
         self.kubeconfig = os.path.join(self.data_dir, "kubeconfig")
         deadline = time.time() + 20
@@ -67,7 +99,7 @@ class Server:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                self.proc.wait(60 if self.agent else 10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -76,6 +108,10 @@ class Server:
 
     def close(self):
         self.stop()
+        if self.agent:
+            # Containers outlive their kubelet, as upstream: remove what is left.
+            subprocess.run([KUBEPP, "kubelet", "--data-dir", os.path.join(self.data_dir, "agent"), "--cleanup"],
+                           capture_output=True, timeout=120)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     # --- clients -------------------------------------------------------------

@@ -18,13 +18,24 @@ std::string WithoutPrefix(std::string_view cidr) { return std::string(cidr.subst
 
 }  // namespace
 
+Config Network::config() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return config_;
+}
+
+void Network::SetSubnet(const std::string& subnet) {
+  std::lock_guard<std::mutex> l(mu_);
+  config_.subnet = subnet;
+}
+
 std::string Network::ResultPath(const std::string& id) const {
-  return JoinPath(JoinPath(config_.state_dir, "results"), id + ".json");
+  return JoinPath(JoinPath(config().state_dir, "results"), id + ".json");
 }
 
 Result<std::string> Network::Invoke(const std::string& command, const std::string& type, const std::string& conf,
                                     const std::string& id, const std::string& netns, const std::string& ifname,
                                     const PodRef& pod) {
+  const Config config_ = config();
   std::vector<std::string> env = {
       "CNI_COMMAND=" + command,
       "CNI_CONTAINERID=" + id,
@@ -50,6 +61,7 @@ Result<std::string> Network::Invoke(const std::string& command, const std::strin
 
 Result<Attachment> Network::Add(const std::string& id, const std::string& netns, const PodRef& pod,
                                 const std::vector<PortMapping>& ports) {
+  const Config config_ = config();
   if (config_.subnet.empty()) return Status::Unavailable("network: the node has no pod CIDR yet");
   auto lo = Invoke("ADD", "loopback", json::Serialize(bj::object{{"cniVersion", kVersion}, {"name", "cni-loopback"}, {"type", "loopback"}}),
                    id, netns, "lo", pod);
@@ -105,6 +117,7 @@ Result<Attachment> Network::Add(const std::string& id, const std::string& netns,
 }
 
 Status Network::Del(const std::string& id, const std::string& netns, const PodRef& pod) {
+  const Config config_ = config();
   std::string path = ResultPath(id);
   auto text = ReadFile(path);
   if (!text.ok()) return Status::OK();  // never added (or already deleted)
@@ -133,6 +146,7 @@ Status Network::Del(const std::string& id, const std::string& netns, const PodRe
 }
 
 Status Network::RemoveBridge() {
+  const Config config_ = config();
   auto r = RunCommand({"ip", "link", "del", config_.bridge}, {}, "", std::chrono::seconds(10));
   if (!r.ok()) return r.status();
   if (r->exit_code != 0 && r->err.find("Cannot find device") == std::string::npos) {

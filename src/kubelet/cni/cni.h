@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -50,7 +51,9 @@ class Network {
   Status Del(const std::string& id, const std::string& netns, const PodRef& pod);
   // Removes the bridge (when the node goes away).
   Status RemoveBridge();
-  const Config& config() const { return config_; }
+  Config config() const;
+  // The node's pod CIDR, once node IPAM has assigned it.
+  void SetSubnet(const std::string& subnet);
 
  private:
   Result<std::string> Invoke(const std::string& command, const std::string& type, const std::string& conf,
@@ -58,7 +61,8 @@ class Network {
                              const PodRef& pod);
   std::string ResultPath(const std::string& id) const;
 
-  Config config_;
+  mutable std::mutex mu_;
+  Config config_;  // GUARDED_BY(mu_) (the subnet can be set late)
 };
 
 // Routes `cidr` to a blackhole in the host namespace (idempotent), so a

@@ -120,12 +120,33 @@ Result<std::unique_ptr<ImageStore>> ImageStore::Open(const std::string& root) {
   return store;
 }
 
+namespace {
+int64_t MtimeNs(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+}  // namespace
+
+void ImageStore::MaybeReload() const {
+  std::string path = JoinPath(root_, "images.json");
+  int64_t m = MtimeNs(path);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (m == loaded_mtime_ns_) return;
+  }
+  (void)const_cast<ImageStore*>(this)->Load();
+}
+
 Status ImageStore::Load() {
   std::string path = JoinPath(root_, "images.json");
   if (!PathExists(path)) return Status::OK();
+  int64_t m = MtimeNs(path);
   auto o = ReadJsonObject(path);
   if (!o.ok()) return o.status();
   std::lock_guard<std::mutex> l(mu_);
+  loaded_mtime_ns_ = m;
+  images_.clear();
   if (const auto* a = api::ArrAt(*o, {"images"})) {
     for (const auto& v : *a) {
       if (!v.is_object()) continue;
@@ -139,7 +160,10 @@ Status ImageStore::Load() {
 Status ImageStore::SaveLocked() {
   bj::array a;
   for (const auto& [id, im] : images_) a.push_back(ToJson(im));
-  return WriteFileAtomic(JoinPath(root_, "images.json"), json::Serialize(bj::object{{"images", std::move(a)}}), 0600);
+  std::string path = JoinPath(root_, "images.json");
+  RETURN_IF_ERROR(WriteFileAtomic(path, json::Serialize(bj::object{{"images", std::move(a)}}), 0600));
+  loaded_mtime_ns_ = MtimeNs(path);
+  return Status::OK();
 }
 
 Result<std::vector<Image>> ImageStore::Import(const std::string& path) {
@@ -313,6 +337,7 @@ Result<Image> ImageStore::Commit(const std::string& config_json, const std::stri
     std::string digest = !ref->digest.empty() ? ref->digest : repo_digest;
     if (!digest.empty()) im.repo_digests.push_back(ref->Repository() + "@" + digest);
   }
+  MaybeReload();  // another process may have imported meanwhile
   std::lock_guard<std::mutex> l(mu_);
   // A tag names one image: it moves here from any other.
   for (auto& [id, other] : images_) {
@@ -335,6 +360,7 @@ Result<Image> ImageStore::Commit(const std::string& config_json, const std::stri
 }
 
 std::optional<Image> ImageStore::Find(std::string_view ref) const {
+  MaybeReload();
   std::lock_guard<std::mutex> l(mu_);
   if (auto it = images_.find(std::string(ref)); it != images_.end()) return it->second;
   if (ref.size() == 64) {
@@ -354,6 +380,7 @@ std::optional<Image> ImageStore::Find(std::string_view ref) const {
 }
 
 std::vector<Image> ImageStore::List() const {
+  MaybeReload();
   std::lock_guard<std::mutex> l(mu_);
   std::vector<Image> out;
   for (const auto& [id, im] : images_) out.push_back(im);

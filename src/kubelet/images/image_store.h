@@ -68,6 +68,8 @@ class ImageStore {
  private:
   explicit ImageStore(std::string root) : root_(std::move(root)) {}
   Status Load();
+  // Re-reads images.json when another process (`kubepp images import`) changed it.
+  void MaybeReload() const;
   Status SaveLocked();
   Result<std::vector<Image>> ImportLayout(const std::string& dir);
   Result<std::vector<Image>> ImportDockerArchive(const std::string& dir);
@@ -79,7 +81,8 @@ class ImageStore {
 
   std::string root_;
   mutable std::mutex mu_;
-  std::map<std::string, Image> images_;  // GUARDED_BY(mu_) by id
+  mutable std::map<std::string, Image> images_;  // GUARDED_BY(mu_) by id
+  mutable int64_t loaded_mtime_ns_ = 0;          // GUARDED_BY(mu_)
 };
 
 }  // namespace kubepp::kubelet::images

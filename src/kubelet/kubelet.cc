@@ -1,0 +1,1011 @@
+#include "kubelet/kubelet.h"
+
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include "api/image_ref.h"
+#include "api/object.h"
+#include "api/quantity.h"
+#include "api/time.h"
+#include "common/file.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "client/node_lease.h"
+#include "kubelet/pod_config.h"
+
+namespace kubepp::kubelet {
+namespace {
+
+using namespace std::chrono_literals;
+using runtime::ContainerState;
+using runtime::ContainerStatus;
+
+const log::Logger& Log() {
+  static const log::Logger l("kubelet");
+  return l;
+}
+
+constexpr const char* kPodUid = "io.kubernetes.pod.uid";
+constexpr const char* kPodName = "io.kubernetes.pod.name";
+constexpr const char* kPodNs = "io.kubernetes.pod.namespace";
+constexpr const char* kContainerName = "io.kubernetes.container.name";
+constexpr const char* kInit = "io.kubepp.container.init";
+constexpr auto kMaxBackoff = 300s;
+
+std::string Now() { return api::FormatTime(std::chrono::system_clock::now()); }
+
+std::string NsTime(int64_t ns) {
+  if (ns <= 0) return "";
+  return api::FormatTime(std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      std::chrono::nanoseconds(ns))));
+}
+
+std::string PodDesc(const bj::object& pod) {
+  return std::string(api::Name(pod)) + "_" + std::string(api::Namespace(pod)) + "(" + std::string(api::Uid(pod)) + ")";
+}
+
+int64_t MilliOf(std::string_view q) {
+  auto v = api::Quantity::Parse(q);
+  return v.ok() ? v->MilliValue() : 0;
+}
+int64_t ValueOf(std::string_view q) {
+  auto v = api::Quantity::Parse(q);
+  return v.ok() ? v->Value() : 0;
+}
+
+std::string QosClass(const bj::object& pod) {
+  bool any = false, guaranteed = true;
+  for (const char* list : {"initContainers", "containers"}) {
+    const auto* cs = api::ArrAt(pod, {"spec", list});
+    if (cs == nullptr) continue;
+    for (const auto& c : *cs) {
+      if (!c.is_object()) continue;
+      const auto& o = c.get_object();
+      for (const char* r : {"cpu", "memory"}) {
+        std::string_view req = api::StrAt(o, {"resources", "requests", r});
+        std::string_view lim = api::StrAt(o, {"resources", "limits", r});
+        if (!req.empty() || !lim.empty()) any = true;
+        if (lim.empty() || (!req.empty() && MilliOf(req) != MilliOf(lim))) guaranteed = false;
+      }
+    }
+  }
+  if (!any) return "BestEffort";
+  return guaranteed ? "Guaranteed" : "Burstable";
+}
+
+// Pod-level then container-level securityContext.
+std::optional<int64_t> SecInt(const bj::object& pod, const bj::object& c, std::string_view field) {
+  if (auto v = api::IntAt(c, {"securityContext", field})) return v;
+  return api::IntAt(pod, {"spec", "securityContext", field});
+}
+
+const bj::object* ContainerSpec(const bj::object& pod, const std::string& name, bool* init) {
+  for (const char* list : {"initContainers", "containers"}) {
+    if (const auto* cs = api::ArrAt(pod, {"spec", list})) {
+      for (const auto& c : *cs) {
+        if (c.is_object() && api::StrAt(c.get_object(), {"name"}) == name) {
+          if (init) *init = std::string_view(list) == "initContainers";
+          return &c.get_object();
+        }
+      }
+    }
+  }
+  return nullptr;
+}
+
+std::chrono::seconds Backoff(int restarts) {
+  auto d = 10s;
+  for (int i = 1; i < restarts && d < kMaxBackoff; ++i) d *= 2;
+  return std::min<std::chrono::seconds>(d, kMaxBackoff);
+}
+
+}  // namespace
+
+Kubelet::Kubelet(client::RestClient* client, KubeletOptions options, runtime::RuntimeService* rt,
+                 images::ImageStore* images, cni::Network* network)
+    : client_(client), options_(std::move(options)), runtime_(rt), images_(images), network_(network) {
+  if (options_.node_ip.empty()) options_.node_ip = DefaultNodeIp();
+  pod_cidr_ = options_.pod_cidr;
+}
+
+Kubelet::~Kubelet() { Stop(); }
+
+std::string Kubelet::PodDir(const std::string& uid) const { return JoinPath(options_.data_dir, "pods/" + uid); }
+
+std::string Kubelet::PodCidr() {
+  std::lock_guard<std::mutex> l(mu_);
+  return pod_cidr_;
+}
+
+void Kubelet::Event(const bj::object& pod, std::string_view type, std::string_view reason, const std::string& message) {
+  if (events_) events_->Record(client::ObjectReference(pod, "v1", "Pod"), type, reason, message);
+}
+
+Status Kubelet::RegisterNode() {
+  bj::object labels{{"kubernetes.io/hostname", options_.node_name},
+                    {"kubernetes.io/os", "linux"},
+                    {"kubernetes.io/arch", "amd64"},
+                    {"beta.kubernetes.io/os", "linux"},
+                    {"beta.kubernetes.io/arch", "amd64"}};
+  for (const auto& [k, v] : options_.node_labels) labels[k] = v;
+  bj::object node{{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", bj::object{{"name", options_.node_name}, {"labels", labels}}}};
+  if (!options_.pod_cidr.empty()) {
+    node["spec"] = bj::object{{"podCIDR", options_.pod_cidr}, {"podCIDRs", bj::array{bj::value(options_.pod_cidr)}}};
+  }
+  auto path = client::ResourcePath("", "v1", "nodes");
+  auto created = client_->Post(path, node);
+  bj::object cur;
+  if (created.ok()) {
+    cur = created->as_object();
+  } else if (created.status().IsAlreadyExists()) {
+    auto got = client_->Get(client::ResourcePath("", "v1", "nodes", "", options_.node_name));
+    if (!got.ok()) return got.status();
+    cur = got->as_object();
+  } else {
+    return created.status();
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  node_uid_ = std::string(api::Uid(cur));
+  if (pod_cidr_.empty()) pod_cidr_ = std::string(api::StrAt(cur, {"spec", "podCIDR"}));
+  return Status::OK();
+}
+
+Status Kubelet::ReportNodeStatus() {
+  std::string cidr = PodCidr();
+  if (cidr.empty()) {
+    // Node IPAM assigns it after registration.
+    auto got = client_->Get(client::ResourcePath("", "v1", "nodes", "", options_.node_name));
+    if (got.ok()) cidr = std::string(api::StrAt(got->as_object(), {"spec", "podCIDR"}));
+    std::lock_guard<std::mutex> l(mu_);
+    pod_cidr_ = cidr;
+  }
+  if (network_ != nullptr && !cidr.empty() && network_->config().subnet != cidr) network_->SetSubnet(cidr);
+  bool network_ready = network_ != nullptr && !cidr.empty();
+  std::string now = Now();
+  auto cond = [&](const char* type, const char* status, const char* reason, const std::string& message) {
+    return bj::object{{"type", type},          {"status", status},          {"lastHeartbeatTime", now},
+                      {"lastTransitionTime", now}, {"reason", reason}, {"message", message}};
+  };
+  bj::object status = NodeStatusBase(machine_, options_.max_pods, options_.node_ip, options_.node_name,
+                                     options_.kubelet_port, images_->List());
+  status["conditions"] = bj::array{
+      cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+      cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+      cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+      network_ready ? cond("Ready", "True", "KubeletReady", "kubelet is posting ready status")
+                    : cond("Ready", "False", "KubeletNotReady",
+                           "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
+                           "message:Network plugin returns error: cni plugin not initialized")};
+  // Transition times stay while a condition's status does not change.
+  auto got = client_->Get(client::ResourcePath("", "v1", "nodes", "", options_.node_name));
+  if (got.ok()) {
+    if (const auto* old = api::ArrAt(got->as_object(), {"status", "conditions"})) {
+      for (auto& c : status["conditions"].as_array()) {
+        for (const auto& o : *old) {
+          if (!o.is_object()) continue;
+          if (api::StrAt(o.get_object(), {"type"}) == api::StrAt(c.as_object(), {"type"}) &&
+              api::StrAt(o.get_object(), {"status"}) == api::StrAt(c.as_object(), {"status"})) {
+            c.as_object()["lastTransitionTime"] = api::StrAt(o.get_object(), {"lastTransitionTime"});
+          }
+        }
+      }
+    }
+  }
+  auto r = client_->Patch(client::ResourcePath("", "v1", "nodes", "", options_.node_name, "status"),
+                          "application/merge-patch+json", bj::object{{"status", std::move(status)}});
+  return r.status();
+}
+
+Status Kubelet::RenewLease() {
+  std::string uid;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    uid = node_uid_;
+  }
+  return client::RenewNodeLease(client_, options_.node_name, uid);
+}
+
+Status Kubelet::Start() {
+  machine_ = ReadMachineInfo(options_.data_dir, options_.runc);
+  RETURN_IF_ERROR(MakeDirs(JoinPath(options_.data_dir, "pods"), 0750));
+  RETURN_IF_ERROR(MakeDirs(JoinPath(options_.data_dir, "logs/pods"), 0755));
+  RETURN_IF_ERROR(RegisterNode().WithContext("register node " + options_.node_name));
+  if (Status st = ReportNodeStatus(); !st.ok()) Log().Warning("node status", {{"err", st.ToString()}});
+  if (Status st = RenewLease(); !st.ok()) Log().Warning("node lease", {{"err", st.ToString()}});
+  events_ = std::make_unique<client::EventRecorder>(client_, "kubelet");
+  queue_ = std::make_unique<client::WorkQueue>("kubelet-pods");
+  client::InformerOptions io;
+  io.resource = "pods";
+  io.field_selector = "spec.nodeName=" + options_.node_name;
+  pods_ = std::make_unique<client::Informer>(client_, io);
+  auto enqueue = [this](const client::ObjectPtr& p) { queue_->Add(client::KeyOf(*p)); };
+  pods_->AddEventHandler({enqueue, [enqueue](const client::ObjectPtr&, const client::ObjectPtr& p) { enqueue(p); }, enqueue});
+  pods_->Start();
+  // Pods the runtime still runs but the API no longer has get a sync too.
+  for (const auto& s : runtime_->ListPodSandboxes()) {
+    auto ns = s.config.labels.find(kPodNs), name = s.config.labels.find(kPodName);
+    if (ns != s.config.labels.end() && name != s.config.labels.end()) queue_->Add(ns->second + "/" + name->second);
+  }
+  for (int i = 0; i < options_.workers; ++i) {
+    threads_.emplace_back([this] { Worker(); });
+    pthread_setname_np(threads_.back().native_handle(), "kubelet-pod");
+  }
+  threads_.emplace_back([this] { HeartbeatLoop(); });
+  pthread_setname_np(threads_.back().native_handle(), "kubelet-beat");
+  threads_.emplace_back([this] { RelistLoop(); });
+  pthread_setname_np(threads_.back().native_handle(), "kubelet-pleg");
+  Log().Info("node registered", {{"node", options_.node_name}, {"ip", options_.node_ip}, {"podCIDR", PodCidr()}});
+  return Status::OK();
+}
+
+void Kubelet::Stop() {
+  if (stopping_.exchange(true)) return;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    cv_.notify_all();
+  }
+  if (queue_) queue_->ShutDown();
+  if (pods_) pods_->Stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+  if (events_) events_->Stop();
+}
+
+void Kubelet::HeartbeatLoop() {
+  auto next_lease = std::chrono::steady_clock::now() + options_.lease_period;
+  auto next_status = std::chrono::steady_clock::now() + options_.status_period;
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stopping_.load()) {
+    // Until the pod CIDR is known, look every second.
+    auto wake = std::min(next_lease, pod_cidr_.empty() ? std::chrono::steady_clock::now() + 1s : next_status);
+    cv_.wait_until(l, wake, [this] { return stopping_.load(); });
+    if (stopping_.load()) break;
+    bool no_cidr = pod_cidr_.empty();
+    l.unlock();
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_lease) {
+      if (Status st = RenewLease(); !st.ok()) Log().Warning("lease renewal failed", {{"err", st.ToString()}});
+      next_lease = now + options_.lease_period;
+    }
+    if (now >= next_status || no_cidr) {
+      if (Status st = ReportNodeStatus(); !st.ok()) Log().Warning("node status update failed", {{"err", st.ToString()}});
+      next_status = now + options_.status_period;
+    }
+    l.lock();
+  }
+}
+
+void Kubelet::RelistLoop() {
+  std::map<std::string, std::pair<ContainerState, std::string>> last;  // id -> state, pod key
+  while (!stopping_.load()) {
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait_for(l, 1s, [this] { return stopping_.load(); });
+    }
+    if (stopping_.load()) break;
+    std::map<std::string, std::pair<ContainerState, std::string>> now;
+    for (const auto& c : runtime_->ListContainers()) {
+      auto ns = c.config.labels.find(kPodNs), name = c.config.labels.find(kPodName);
+      if (ns == c.config.labels.end() || name == c.config.labels.end()) continue;
+      now[c.id] = {c.state, ns->second + "/" + name->second};
+    }
+    for (const auto& [id, sk] : now) {
+      auto it = last.find(id);
+      if (it == last.end() || it->second.first != sk.first) queue_->Add(sk.second);
+    }
+    for (const auto& [id, sk] : last) {
+      if (!now.count(id)) queue_->Add(sk.second);
+    }
+    last = std::move(now);
+  }
+}
+
+void Kubelet::Worker() {
+  for (;;) {
+    auto key = queue_->Get();
+    if (!key) return;
+    Status st = SyncPod(*key);
+    if (!st.ok()) {
+      Log().Warning("pod sync failed", {{"pod", *key}, {"err", st.ToString()}});
+      queue_->AddRateLimited(*key);
+    } else {
+      queue_->Forget(*key);
+    }
+    queue_->Done(*key);
+  }
+}
+
+std::vector<ContainerStatus> Kubelet::PodContainers(const std::string& uid) {
+  std::vector<ContainerStatus> out;
+  for (auto& c : runtime_->ListContainers()) {
+    auto it = c.config.labels.find(kPodUid);
+    if (it != c.config.labels.end() && it->second == uid) out.push_back(std::move(c));
+  }
+  // Newest attempt first.
+  std::sort(out.begin(), out.end(), [](const ContainerStatus& a, const ContainerStatus& b) {
+    return a.attempt != b.attempt ? a.attempt > b.attempt : a.created_at > b.created_at;
+  });
+  return out;
+}
+
+Status Kubelet::TerminatePod(const std::string& uid, int64_t grace_seconds) {
+  for (const auto& c : PodContainers(uid)) {
+    if (c.state == ContainerState::kRunning || c.state == ContainerState::kCreated) {
+      RETURN_IF_ERROR(runtime_->StopContainer(c.id, std::chrono::seconds(grace_seconds)));
+    }
+  }
+  for (const auto& s : runtime_->ListPodSandboxes()) {
+    if (s.config.uid == uid) RETURN_IF_ERROR(runtime_->RemovePodSandbox(s.id));
+  }
+  RETURN_IF_ERROR(TearDownVolumes(PodDir(uid)));
+  std::lock_guard<std::mutex> l(mu_);
+  state_.erase(uid);
+  return Status::OK();
+}
+
+Status Kubelet::StartContainer(const bj::object& pod, const bj::object& c, bool init, int attempt,
+                               const std::string& sandbox_id, const std::map<std::string, std::string>& volumes,
+                               const std::string& pod_ip, PodState& state) {
+  std::string name(api::StrAt(c, {"name"}));
+  std::string image(api::StrAt(c, {"image"}));
+  Waiting& w = state.waiting[name];
+  auto wait = [&](std::string reason, std::string message, std::chrono::steady_clock::duration retry) {
+    w.reason = std::move(reason);
+    w.message = std::move(message);
+    w.retry_at = std::chrono::steady_clock::now() + retry;
+    ++w.failures;
+    return Status::OK();
+  };
+  if (auto ref = api::ParseImageRef(image); !ref.ok()) {
+    std::string msg = "Failed to apply default image tag \"" + image + "\": " + ref.status().message();
+    Event(pod, "Warning", "InspectFailed", msg);
+    return wait("InvalidImageName", msg, 10s);
+  }
+  auto found = images_->Find(image);
+  std::string_view policy = api::StrAt(c, {"imagePullPolicy"}, "IfNotPresent");
+  if (!found) {
+    if (policy == "Never") {
+      std::string msg = "Container image \"" + image + "\" is not present with pull policy of Never";
+      Event(pod, "Warning", "ErrImageNeverPull", msg);
+      return wait("ErrImageNeverPull", msg, 10s);
+    }
+    bool backoff = w.reason == "ErrImagePull" || w.reason == "ImagePullBackOff";
+    std::string msg = "failed to pull and unpack image \"" + api::NormalizedImageName(image) +
+                      "\": pulling from registries is not available on this node yet; import the image with "
+                      "`kubepp images import`";
+    Event(pod, "Warning", "Failed", "Failed to pull image \"" + image + "\": " + msg);
+    return wait(backoff ? "ImagePullBackOff" : "ErrImagePull",
+                backoff ? "Back-off pulling image \"" + image + "\"" : msg, Backoff(w.failures + 1));
+  }
+  if (w.reason.empty() || w.reason == "ContainerCreating") {
+    Event(pod, "Normal", "Pulled", "Container image \"" + image + "\" already present on machine");
+  }
+  PodFacts facts{pod_ip, options_.node_ip, options_.node_name};
+  std::string ns(api::Namespace(pod));
+  ObjectGetter get = [this, ns](const std::string& resource, const std::string& obj) -> Result<bj::object> {
+    auto r = client_->Get(client::ResourcePath("", "v1", resource, ns, obj));
+    if (!r.ok()) return r.status();
+    return r->as_object();
+  };
+  auto env = ContainerEnv(pod, c, facts, get);
+  if (!env.ok()) {
+    Event(pod, "Warning", "Failed", "Error: " + env.status().message());
+    return wait("CreateContainerConfigError", env.status().message(), 5s);
+  }
+  std::map<std::string, std::string> env_map(env->begin(), env->end());
+  runtime::ContainerConfig cc;
+  cc.name = name;
+  cc.attempt = attempt;
+  cc.image = image;
+  for (const char* f : {"command", "args"}) {
+    if (const auto* a = api::ArrAt(c, {f})) {
+      for (const auto& v : *a) {
+        if (v.is_string()) (std::string_view(f) == "command" ? cc.command : cc.args).push_back(ExpandVars(v.get_string(), env_map));
+      }
+    }
+  }
+  cc.working_dir = std::string(api::StrAt(c, {"workingDir"}));
+  cc.env = std::move(*env);
+  cc.tty = api::BoolAt(c, {"tty"});
+  cc.stdin = api::BoolAt(c, {"stdin"});
+  cc.stdin_once = api::BoolAt(c, {"stdinOnce"});
+  cc.log_path = name + "/" + std::to_string(attempt) + ".log";
+  cc.labels = {{kPodUid, std::string(api::Uid(pod))},
+               {kPodName, std::string(api::Name(pod))},
+               {kPodNs, ns},
+               {kContainerName, name}};
+  if (init) cc.labels[kInit] = "true";
+  cc.annotations = {{"io.kubernetes.container.restartCount", std::to_string(attempt)}};
+  // Resources.
+  int64_t req_cpu = MilliOf(api::StrAt(c, {"resources", "requests", "cpu"}));
+  int64_t lim_cpu = MilliOf(api::StrAt(c, {"resources", "limits", "cpu"}));
+  if (req_cpu == 0 && lim_cpu > 0) req_cpu = lim_cpu;
+  cc.resources.cpu_shares = std::max<int64_t>(2, req_cpu * 1024 / 1000);
+  if (lim_cpu > 0) cc.resources.cpu_quota = std::max<int64_t>(1000, lim_cpu * 100);
+  cc.resources.memory_limit = ValueOf(api::StrAt(c, {"resources", "limits", "memory"}));
+  // Security.
+  cc.security.run_as_user = SecInt(pod, c, "runAsUser");
+  cc.security.run_as_group = SecInt(pod, c, "runAsGroup");
+  if (auto fs = api::IntAt(pod, {"spec", "securityContext", "fsGroup"})) cc.security.supplemental_groups.push_back(*fs);
+  if (const auto* sg = api::ArrAt(pod, {"spec", "securityContext", "supplementalGroups"})) {
+    for (const auto& g : *sg) {
+      if (g.is_int64()) cc.security.supplemental_groups.push_back(g.as_int64());
+    }
+  }
+  cc.security.privileged = api::BoolAt(c, {"securityContext", "privileged"});
+  cc.security.readonly_rootfs = api::BoolAt(c, {"securityContext", "readOnlyRootFilesystem"});
+  if (const auto* ape = api::At(c, {"securityContext", "allowPrivilegeEscalation"}); ape && ape->is_bool()) {
+    cc.security.no_new_privs = !ape->as_bool();
+  }
+  for (const char* which : {"add", "drop"}) {
+    if (const auto* caps = api::ArrAt(c, {"securityContext", "capabilities", which})) {
+      for (const auto& cap : *caps) {
+        if (cap.is_string()) {
+          (std::string_view(which) == "add" ? cc.security.add_capabilities : cc.security.drop_capabilities)
+              .emplace_back(cap.get_string());
+        }
+      }
+    }
+  }
+  bool non_root = api::BoolAt(c, {"securityContext", "runAsNonRoot"}) ||
+                  (api::At(c, {"securityContext", "runAsNonRoot"}) == nullptr &&
+                   api::BoolAt(pod, {"spec", "securityContext", "runAsNonRoot"}));
+  if (non_root) {
+    std::string user = cc.security.run_as_user ? std::to_string(*cc.security.run_as_user) : found->config.user;
+    std::string uid_part = user.substr(0, user.find(':'));
+    if (uid_part.empty() || uid_part == "0" || uid_part == "root") {
+      std::string msg = "container has runAsNonRoot and image will run as root (pod: \"" + PodDesc(pod) +
+                        "\", container: " + name + ")";
+      Event(pod, "Warning", "Failed", "Error: " + msg);
+      return wait("CreateContainerConfigError", msg, 10s);
+    }
+    if (uid_part.find_first_not_of("0123456789") != std::string::npos) {
+      std::string msg = "container has runAsNonRoot and image has non-numeric user (" + uid_part +
+                        "), cannot verify user is non-root (pod: \"" + PodDesc(pod) + "\", container: " + name + ")";
+      return wait("CreateContainerConfigError", msg, 10s);
+    }
+  }
+  // Mounts: the pod's volumes, and the termination message file.
+  if (const auto* vms = api::ArrAt(c, {"volumeMounts"})) {
+    for (const auto& vm : *vms) {
+      if (!vm.is_object()) continue;
+      const auto& o = vm.get_object();
+      auto it = volumes.find(std::string(api::StrAt(o, {"name"})));
+      if (it == volumes.end()) continue;
+      std::string host = it->second;
+      if (auto sub = api::StrAt(o, {"subPath"}); !sub.empty()) {
+        if (sub.find("..") != std::string_view::npos || sub.front() == '/') {
+          return wait("CreateContainerConfigError", "subPath \"" + std::string(sub) + "\" must be a relative path", 10s);
+        }
+        host = JoinPath(host, sub);
+        if (!PathExists(host)) (void)MakeDirs(host, 0755);
+      }
+      cc.mounts.push_back({host, std::string(api::StrAt(o, {"mountPath"})), api::BoolAt(o, {"readOnly"})});
+    }
+  }
+  std::string term_dir = PodDir(std::string(api::Uid(pod))) + "/containers/" + name;
+  (void)MakeDirs(term_dir, 0755);
+  std::string term_file = term_dir + "/" + std::to_string(attempt) + ".termination-log";
+  (void)WriteFile(term_file, "", 0666);
+  ::chmod(term_file.c_str(), 0666);
+  cc.mounts.push_back({term_file, std::string(api::StrAt(c, {"terminationMessagePath"}, "/dev/termination-log")), false});
+  cc.annotations["io.kubepp.container.terminationLog"] = term_file;
+
+  auto id = runtime_->CreateContainer(sandbox_id, cc);
+  if (!id.ok()) {
+    std::string msg = id.status().message();
+    Event(pod, "Warning", "Failed", "Error: " + msg);
+    bool config = id.status().code() == Code::kBadRequest;
+    return wait(config ? "CreateContainerError" : "RunContainerError", msg, Backoff(w.failures + 1));
+  }
+  Event(pod, "Normal", "Created", "Created container " + name);
+  if (Status st = runtime_->StartContainer(*id); !st.ok()) {
+    std::string msg = st.message();
+    Event(pod, "Warning", "Failed", "Error: " + msg);
+    (void)runtime_->RemoveContainer(*id);
+    return wait("RunContainerError", msg, Backoff(w.failures + 1));
+  }
+  Event(pod, "Normal", "Started", "Started container " + name);
+  state.waiting.erase(name);
+  return Status::OK();
+}
+
+Status Kubelet::SyncPod(const std::string& key) {
+  client::ObjectPtr ptr = pods_->Get(key);
+  if (ptr == nullptr) {
+    // Gone from the API: stop whatever still runs for it.
+    for (const auto& s : runtime_->ListPodSandboxes()) {
+      auto ns = s.config.labels.find(kPodNs), name = s.config.labels.find(kPodName);
+      if (ns != s.config.labels.end() && name != s.config.labels.end() && ns->second + "/" + name->second == key) {
+        RETURN_IF_ERROR(TerminatePod(s.config.uid, 0));
+      }
+    }
+    return Status::OK();
+  }
+  const bj::object& pod = *ptr;
+  std::string uid(api::Uid(pod));
+  // Sandboxes of an older pod with this name go first.
+  for (const auto& s : runtime_->ListPodSandboxes()) {
+    auto ns = s.config.labels.find(kPodNs), name = s.config.labels.find(kPodName);
+    if (s.config.uid != uid && ns != s.config.labels.end() && name != s.config.labels.end() &&
+        ns->second + "/" + name->second == key) {
+      RETURN_IF_ERROR(TerminatePod(s.config.uid, 0));
+    }
+  }
+  std::string path = client::ResourcePath("", "v1", "pods", std::string(api::Namespace(pod)), std::string(api::Name(pod)));
+  if (!api::StrAt(pod, {"metadata", "deletionTimestamp"}).empty()) {
+    int64_t grace = api::IntAt(pod, {"metadata", "deletionGracePeriodSeconds"})
+                        .value_or(api::IntAt(pod, {"spec", "terminationGracePeriodSeconds"}).value_or(30));
+    for (const auto& c : PodContainers(uid)) {
+      if (c.state == ContainerState::kRunning) Event(pod, "Normal", "Killing", "Stopping container " + c.name);
+    }
+    RETURN_IF_ERROR(TerminatePod(uid, grace));
+    bj::value opts = bj::object{{"kind", "DeleteOptions"},
+                                {"apiVersion", "v1"},
+                                {"gracePeriodSeconds", 0},
+                                {"preconditions", bj::object{{"uid", uid}}}};
+    auto r = client_->Delete(path, &opts);
+    return r.ok() || r.status().IsNotFound() || r.status().IsConflict() ? Status::OK() : r.status();
+  }
+  std::string_view phase = api::StrAt(pod, {"status", "phase"});
+  if (phase == "Succeeded" || phase == "Failed") {
+    // Done: nothing may run; the containers stay for their logs.
+    for (const auto& c : PodContainers(uid)) {
+      if (c.state == ContainerState::kRunning) RETURN_IF_ERROR(runtime_->StopContainer(c.id, 0s));
+    }
+    for (const auto& s : runtime_->ListPodSandboxes()) {
+      if (s.config.uid == uid && s.state == runtime::SandboxState::kReady) RETURN_IF_ERROR(runtime_->StopPodSandbox(s.id));
+    }
+    return Status::OK();
+  }
+  PodState state;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    state = state_[uid];
+  }
+  auto save = [&] {
+    std::lock_guard<std::mutex> l(mu_);
+    state_[uid] = state;
+  };
+  bool host_network = api::BoolAt(pod, {"spec", "hostNetwork"});
+  // The sandbox.
+  std::string sandbox_id, pod_ip;
+  int sandbox_attempt = 0;
+  for (const auto& s : runtime_->ListPodSandboxes()) {
+    if (s.config.uid != uid) continue;
+    if (s.state == runtime::SandboxState::kReady && sandbox_id.empty()) {
+      sandbox_id = s.id;
+      pod_ip = s.ip;
+    } else {
+      sandbox_attempt = std::max(sandbox_attempt, s.config.attempt + 1);
+    }
+  }
+  if (sandbox_id.empty()) {
+    if (!host_network && PodCidr().empty()) {
+      queue_->AddAfter(key, 1s);
+      return UpdatePodStatus(pod, "", "", false, state);
+    }
+    // A new sandbox means new containers: stop any of the old one.
+    for (const auto& c : PodContainers(uid)) {
+      if (c.state == ContainerState::kRunning) RETURN_IF_ERROR(runtime_->StopContainer(c.id, 0s));
+    }
+    runtime::PodSandboxConfig sc;
+    sc.name = std::string(api::Name(pod));
+    sc.ns = std::string(api::Namespace(pod));
+    sc.uid = uid;
+    sc.attempt = sandbox_attempt;
+    std::string hostname(api::StrAt(pod, {"spec", "hostname"}));
+    if (hostname.empty()) hostname = sc.name.substr(0, 63);
+    sc.hostname = host_network ? "" : hostname;
+    sc.host_network = host_network;
+    sc.log_directory = JoinPath(options_.data_dir, "logs/pods/" + sc.ns + "_" + sc.name + "_" + uid);
+    std::string qos = QosClass(pod);
+    sc.cgroup_parent = qos == "Guaranteed" ? "/kubepods/pod" + uid : "/kubepods/" + std::string(qos == "Burstable" ? "burstable" : "besteffort") + "/pod" + uid;
+    std::string_view dns_policy = api::StrAt(pod, {"spec", "dnsPolicy"}, "ClusterFirst");
+    if ((dns_policy == "ClusterFirst" || dns_policy == "ClusterFirstWithHostNet") && !options_.cluster_dns.empty() &&
+        (!host_network || dns_policy == "ClusterFirstWithHostNet")) {
+      sc.dns.servers = options_.cluster_dns;
+      const std::string& d = options_.cluster_domain;
+      sc.dns.searches = {sc.ns + ".svc." + d, "svc." + d, d};
+      sc.dns.options = {"ndots:5"};
+    } else if (dns_policy != "None") {
+      // The host's resolver configuration.
+      if (auto host = ReadFile("/etc/resolv.conf"); host.ok()) {
+        size_t i = 0;
+        while (i < host->size()) {
+          size_t j = host->find('\n', i);
+          if (j == std::string::npos) j = host->size();
+          std::string line = host->substr(i, j - i);
+          if (line.rfind("nameserver ", 0) == 0) sc.dns.servers.push_back(line.substr(11));
+          else if (line.rfind("search ", 0) == 0) sc.dns.searches.push_back(line.substr(7));
+          i = j + 1;
+        }
+      }
+    }
+    if (const auto* dc = api::ObjAt(pod, {"spec", "dnsConfig"})) {
+      for (const auto* list : {"nameservers", "searches"}) {
+        if (const auto* a = api::ArrAt(*dc, {list})) {
+          for (const auto& v : *a) {
+            if (v.is_string()) (std::string_view(list) == "nameservers" ? sc.dns.servers : sc.dns.searches).emplace_back(v.get_string());
+          }
+        }
+      }
+      if (const auto* a = api::ArrAt(*dc, {"options"})) {
+        for (const auto& v : *a) {
+          if (!v.is_object()) continue;
+          std::string opt(api::StrAt(v.get_object(), {"name"}));
+          if (auto val = api::StrAt(v.get_object(), {"value"}); !val.empty()) opt += ":" + std::string(val);
+          sc.dns.options.push_back(opt);
+        }
+      }
+    }
+    if (const auto* cs = api::ArrAt(pod, {"spec", "containers"})) {
+      for (const auto& c : *cs) {
+        if (const auto* ports = c.is_object() ? api::ArrAt(c.get_object(), {"ports"}) : nullptr) {
+          for (const auto& p : *ports) {
+            if (!p.is_object()) continue;
+            auto hp = api::IntAt(p.get_object(), {"hostPort"});
+            if (!hp || *hp <= 0) continue;
+            std::string proto(api::StrAt(p.get_object(), {"protocol"}, "TCP"));
+            std::transform(proto.begin(), proto.end(), proto.begin(), [](unsigned char ch) { return std::tolower(ch); });
+            sc.port_mappings.push_back({static_cast<int32_t>(*hp),
+                                        static_cast<int32_t>(api::IntAt(p.get_object(), {"containerPort"}).value_or(0)),
+                                        proto, std::string(api::StrAt(p.get_object(), {"hostIP"}))});
+          }
+        }
+      }
+    }
+    if (const auto* ha = api::ArrAt(pod, {"spec", "hostAliases"})) {
+      for (const auto& h : *ha) {
+        if (!h.is_object()) continue;
+        if (const auto* names = api::ArrAt(h.get_object(), {"hostnames"})) {
+          for (const auto& n : *names) {
+            if (n.is_string()) sc.host_aliases.emplace_back(std::string(api::StrAt(h.get_object(), {"ip"})), std::string(n.get_string()));
+          }
+        }
+      }
+    }
+    sc.labels = {{kPodUid, uid}, {kPodName, sc.name}, {kPodNs, sc.ns}};
+    auto id = runtime_->RunPodSandbox(sc);
+    if (!id.ok()) {
+      Event(pod, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: " + id.status().message());
+      save();
+      RETURN_IF_ERROR(UpdatePodStatus(pod, "", "", false, state));
+      return id.status();
+    }
+    sandbox_id = *id;
+    pod_ip = host_network ? options_.node_ip : runtime_->GetPodSandboxStatus(*id)->ip;
+  }
+  if (host_network) pod_ip = options_.node_ip;
+  // Volumes (configMap/secret contents are refreshed on every sync).
+  PodFacts facts{pod_ip, options_.node_ip, options_.node_name};
+  std::string ns(api::Namespace(pod));
+  ObjectGetter get = [this, ns](const std::string& resource, const std::string& obj) -> Result<bj::object> {
+    auto r = client_->Get(client::ResourcePath("", "v1", resource, ns, obj));
+    if (!r.ok()) return r.status();
+    return r->as_object();
+  };
+  TokenIssuer token = [this, ns, &pod](const std::string& sa, const std::string& audience, int64_t expiration) -> Result<std::string> {
+    bj::object spec{{"expirationSeconds", expiration},
+                    {"boundObjectRef", bj::object{{"kind", "Pod"}, {"apiVersion", "v1"}, {"name", api::Name(pod)}, {"uid", api::Uid(pod)}}}};
+    if (!audience.empty()) spec["audiences"] = bj::array{bj::value(audience)};
+    auto r = client_->Post(client::ResourcePath("", "v1", "serviceaccounts", ns, sa, "token"),
+                           bj::object{{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "TokenRequest"}, {"spec", std::move(spec)}});
+    if (!r.ok()) return r.status();
+    return std::string(api::StrAt(r->as_object(), {"status", "token"}));
+  };
+  auto volumes = SetUpVolumes(pod, PodDir(uid), facts, get, token);
+  if (!volumes.ok()) {
+    if (state.volume_error != volumes.status().message()) Event(pod, "Warning", "FailedMount", volumes.status().message());
+    state.volume_error = volumes.status().message();
+    save();
+    queue_->AddAfter(key, 2s);
+    return UpdatePodStatus(pod, sandbox_id, pod_ip, false, state);
+  }
+  state.volume_error.clear();
+
+  auto containers = PodContainers(uid);
+  auto latest = [&](const std::string& name) -> const ContainerStatus* {
+    for (const auto& c : containers) {
+      if (c.name == name) return &c;
+    }
+    return nullptr;
+  };
+  std::string_view restart_policy = api::StrAt(pod, {"spec", "restartPolicy"}, "Always");
+  auto now = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::duration> requeue;
+  auto want_requeue = [&](std::chrono::steady_clock::duration d) {
+    if (!requeue || d < *requeue) requeue = d;
+  };
+  // Starts (or restarts after its back-off) one container.
+  auto run = [&](const bj::object& c, bool init, const ContainerStatus* last) -> Status {
+    std::string name(api::StrAt(c, {"name"}));
+    auto w = state.waiting.find(name);
+    if (w != state.waiting.end() && w->second.retry_at > now && w->second.reason != "ContainerCreating") {
+      want_requeue(w->second.retry_at - now);
+      return Status::OK();
+    }
+    int attempt = last ? last->attempt + 1 : 0;
+    if (last != nullptr && last->state == ContainerState::kExited) {
+      // CrashLoopBackOff: 10 s doubling per restart, from when it exited.
+      auto delay = Backoff(attempt);
+      auto finished = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::nanoseconds(last->finished_at)));
+      // A container that ran 10 minutes without trouble starts its back-off over.
+      bool long_run = last->finished_at - last->started_at > int64_t{600} * 1000000000;
+      auto wait_left = finished + delay - std::chrono::system_clock::now();
+      if (!long_run && wait_left > 0s) {
+        Waiting& wt = state.waiting[name];
+        if (wt.reason != "CrashLoopBackOff") {
+          Event(pod, "Warning", "BackOff", "Back-off restarting failed container " + name + " in pod " + PodDesc(pod));
+        }
+        wt.reason = "CrashLoopBackOff";
+        wt.message = "back-off " + std::to_string(delay.count() >= 60 ? delay.count() / 60 : delay.count()) +
+                     (delay.count() >= 60 ? "m0s" : "s") + " restarting failed container=" + name + " pod=" + PodDesc(pod);
+        wt.retry_at = now + wait_left;
+        want_requeue(wait_left);
+        return Status::OK();
+      }
+      // Only the last finished instance is kept (for lastState and --previous).
+      for (const auto& old : containers) {
+        if (old.name == name && old.id != last->id) (void)runtime_->RemoveContainer(old.id);
+      }
+    }
+    Status st = StartContainer(pod, c, init, attempt, sandbox_id, *volumes, pod_ip, state);
+    if (auto it = state.waiting.find(name); it != state.waiting.end()) want_requeue(it->second.retry_at - now);
+    return st;
+  };
+  bool pod_failed = false, init_done = true;
+  if (const auto* inits = api::ArrAt(pod, {"spec", "initContainers"})) {
+    for (const auto& iv : *inits) {
+      if (!iv.is_object()) continue;
+      const auto& c = iv.get_object();
+      std::string name(api::StrAt(c, {"name"}));
+      const ContainerStatus* last = latest(name);
+      bool sidecar = api::StrAt(c, {"restartPolicy"}) == "Always";
+      if (last == nullptr) {
+        RETURN_IF_ERROR(run(c, true, nullptr));
+        if (!sidecar) init_done = false;
+        break;
+      }
+      if (last->state != ContainerState::kExited) {
+        if (sidecar) continue;
+        init_done = false;
+        break;
+      }
+      if (last->exit_code == 0 && !sidecar) continue;
+      if (restart_policy == "Never" && !sidecar) {
+        pod_failed = true;
+        init_done = false;
+        break;
+      }
+      RETURN_IF_ERROR(run(c, true, last));
+      if (!sidecar) {
+        init_done = false;
+        break;
+      }
+    }
+  }
+  if (init_done && !pod_failed) {
+    if (const auto* cs = api::ArrAt(pod, {"spec", "containers"})) {
+      for (const auto& cv : *cs) {
+        if (!cv.is_object()) continue;
+        const auto& c = cv.get_object();
+        const ContainerStatus* last = latest(std::string(api::StrAt(c, {"name"})));
+        if (last != nullptr && last->state != ContainerState::kExited) continue;
+        if (last != nullptr) {
+          bool again = restart_policy == "Always" || (restart_policy == "OnFailure" && last->exit_code != 0);
+          if (!again) continue;
+        }
+        RETURN_IF_ERROR(run(c, false, last));
+      }
+    }
+  }
+  save();
+  RETURN_IF_ERROR(UpdatePodStatus(pod, sandbox_id, pod_ip, pod_failed, state));
+  if (requeue) queue_->AddAfter(key, *requeue + 10ms);
+  else queue_->AddAfter(key, options_.resync);
+  return Status::OK();
+}
+
+Status Kubelet::UpdatePodStatus(const bj::object& pod, const std::string& sandbox_id, const std::string& pod_ip,
+                                bool pod_failed, const PodState& state) {
+  std::string uid(api::Uid(pod));
+  auto containers = PodContainers(uid);
+  std::string_view restart_policy = api::StrAt(pod, {"spec", "restartPolicy"}, "Always");
+  // One status per spec container: the latest instance, with the previous
+  // finished one as lastState.
+  auto status_of = [&](const bj::object& spec, bool init, bool* ready, int* kind) -> bj::object {
+    std::string name(api::StrAt(spec, {"name"}));
+    const ContainerStatus* cur = nullptr;
+    const ContainerStatus* prev = nullptr;
+    for (const auto& c : containers) {
+      if (c.name != name) continue;
+      if (cur == nullptr) cur = &c;
+      else if (prev == nullptr && c.state == ContainerState::kExited) prev = &c;
+    }
+    std::string image(api::StrAt(spec, {"image"}));
+    bj::object s{{"name", name}, {"image", image}, {"imageID", ""}, {"ready", false}, {"restartCount", 0}, {"started", false}};
+    auto terminated = [&](const ContainerStatus& c) {
+      bj::object t{{"exitCode", c.exit_code},
+                   {"reason", c.reason},
+                   {"startedAt", NsTime(c.started_at)},
+                   {"finishedAt", NsTime(c.finished_at)},
+                   {"containerID", "kubepp://" + c.id}};
+      auto it = c.config.annotations.find("io.kubepp.container.terminationLog");
+      std::string msg;
+      if (it != c.config.annotations.end()) {
+        if (auto m = ReadFile(it->second); m.ok()) msg = m->substr(0, 4096);
+      }
+      if (msg.empty() && c.exit_code != 0 &&
+          api::StrAt(spec, {"terminationMessagePolicy"}) == "FallbackToLogsOnError") {
+        if (auto log = ReadFile(c.log_path); log.ok()) {
+          // The last lines of output, without the CRI prefixes.
+          std::string tail;
+          size_t i = 0;
+          while (i < log->size()) {
+            size_t j = log->find('\n', i);
+            if (j == std::string::npos) j = log->size();
+            std::string line = log->substr(i, j - i);
+            size_t sp = 0;
+            for (int k = 0; k < 3 && sp != std::string::npos; ++k) sp = line.find(' ', sp + (k ? 1 : 0));
+            tail += (sp == std::string::npos ? line : line.substr(sp + 1)) + "\n";
+            i = j + 1;
+          }
+          if (tail.size() > 2048) tail = tail.substr(tail.size() - 2048);
+          msg = tail;
+        }
+      }
+      if (!msg.empty()) t["message"] = msg;
+      return t;
+    };
+    *kind = 0;  // 0 waiting, 1 running, 2 terminated
+    auto w = state.waiting.find(name);
+    if (cur != nullptr) {
+      s["restartCount"] = cur->attempt;
+      s["containerID"] = "kubepp://" + cur->id;
+      if (auto im = images_->Find(cur->image_ref); im) {
+        s["imageID"] = im->repo_digests.empty() ? im->id : im->repo_digests.front();
+      }
+    }
+    bool restarting_waiting = w != state.waiting.end() && cur != nullptr && cur->state == ContainerState::kExited;
+    if (cur != nullptr && cur->state == ContainerState::kRunning && !restarting_waiting) {
+      s["state"] = bj::object{{"running", bj::object{{"startedAt", NsTime(cur->started_at)}}}};
+      s["started"] = true;
+      s["ready"] = !init;  // no readiness probe: ready once running
+      *kind = 1;
+      if (prev != nullptr) s["lastState"] = bj::object{{"terminated", terminated(*prev)}};
+    } else if (cur != nullptr && cur->state == ContainerState::kExited && !restarting_waiting) {
+      s["state"] = bj::object{{"terminated", terminated(*cur)}};
+      *kind = 2;
+      if (prev != nullptr) s["lastState"] = bj::object{{"terminated", terminated(*prev)}};
+    } else {
+      bj::object waiting{{"reason", w != state.waiting.end() ? w->second.reason : "ContainerCreating"}};
+      if (w != state.waiting.end() && !w->second.message.empty()) waiting["message"] = w->second.message;
+      if (!init && w == state.waiting.end() && api::ArrAt(pod, {"spec", "initContainers"}) && cur == nullptr) {
+        waiting["reason"] = "PodInitializing";
+      }
+      s["state"] = bj::object{{"waiting", std::move(waiting)}};
+      if (cur != nullptr && cur->state == ContainerState::kExited) {
+        s["lastState"] = bj::object{{"terminated", terminated(*cur)}};
+        *kind = 3;  // waiting after a run
+      }
+    }
+    *ready = s["ready"].as_bool();
+    return s;
+  };
+  bj::array init_statuses, statuses;
+  bool init_done = true;
+  if (const auto* inits = api::ArrAt(pod, {"spec", "initContainers"})) {
+    for (const auto& c : *inits) {
+      if (!c.is_object()) continue;
+      bool ready;
+      int kind;
+      bj::object s = status_of(c.get_object(), true, &ready, &kind);
+      bool sidecar = api::StrAt(c.get_object(), {"restartPolicy"}) == "Always";
+      bool ok = sidecar ? kind == 1 : (kind == 2 && api::IntAt(s, {"state", "terminated", "exitCode"}).value_or(1) == 0);
+      if (ok) s["ready"] = true;
+      if (!ok) init_done = false;
+      init_statuses.push_back(std::move(s));
+    }
+  }
+  int running = 0, waiting = 0, stopped = 0, succeeded = 0;
+  bool all_ready = true;
+  if (const auto* cs = api::ArrAt(pod, {"spec", "containers"})) {
+    for (const auto& c : *cs) {
+      if (!c.is_object()) continue;
+      bool ready;
+      int kind;
+      bj::object s = status_of(c.get_object(), false, &ready, &kind);
+      if (!ready) all_ready = false;
+      if (kind == 1) ++running;
+      else if (kind == 2) {
+        ++stopped;
+        if (api::IntAt(s, {"state", "terminated", "exitCode"}).value_or(1) == 0) ++succeeded;
+      } else if (kind == 3) {
+        ++stopped;
+      } else {
+        ++waiting;
+      }
+      statuses.push_back(std::move(s));
+    }
+  }
+  std::string phase;
+  if (pod_failed) phase = "Failed";
+  else if (!init_done) phase = "Pending";
+  else if (running > 0) phase = "Running";
+  else if (stopped > 0 && waiting == 0) {
+    if (restart_policy == "Always") phase = "Running";
+    else if (stopped == succeeded) phase = "Succeeded";
+    else if (restart_policy == "Never") phase = "Failed";
+    else phase = "Running";
+  } else {
+    phase = "Pending";
+  }
+  if (phase == "Running" && statuses.size() > 0 && running == 0 && waiting > 0) phase = "Pending";
+  bool sandbox_ready = !sandbox_id.empty();
+  bool containers_ready = init_done && all_ready && phase == "Running";
+  std::string now = Now();
+  const bj::array* old_conds = api::ArrAt(pod, {"status", "conditions"});
+  auto cond = [&](const char* type, bool ok, const char* reason) {
+    bj::object c{{"type", type}, {"status", ok ? "True" : "False"}, {"lastProbeTime", nullptr}, {"lastTransitionTime", now}};
+    if (!ok && reason != nullptr) c["reason"] = reason;
+    if (old_conds != nullptr) {
+      for (const auto& o : *old_conds) {
+        if (o.is_object() && api::StrAt(o.get_object(), {"type"}) == type &&
+            api::StrAt(o.get_object(), {"status"}) == (ok ? "True" : "False")) {
+          c["lastTransitionTime"] = api::StrAt(o.get_object(), {"lastTransitionTime"});
+        }
+      }
+    }
+    return c;
+  };
+  bj::array conds{cond("PodReadyToStartContainers", sandbox_ready, nullptr),
+                  cond("Initialized", init_done, "ContainersNotInitialized"),
+                  cond("Ready", containers_ready, "ContainersNotReady"),
+                  cond("ContainersReady", containers_ready, "ContainersNotReady")};
+  if (phase == "Succeeded" || phase == "Failed") {
+    conds[2].as_object()["reason"] = "PodCompleted";
+    conds[3].as_object()["reason"] = "PodCompleted";
+  }
+  if (old_conds != nullptr) {
+    for (const auto& o : *old_conds) {
+      std::string_view t = o.is_object() ? api::StrAt(o.get_object(), {"type"}) : "";
+      if (t == "PodScheduled" || t == "DisruptionTarget") conds.push_back(o);
+    }
+  }
+  std::string start_time(api::StrAt(pod, {"status", "startTime"}));
+  if (start_time.empty()) start_time = now;
+  bj::object status{{"phase", phase},
+                    {"conditions", std::move(conds)},
+                    {"hostIP", options_.node_ip},
+                    {"hostIPs", bj::array{bj::object{{"ip", options_.node_ip}}}},
+                    {"startTime", start_time},
+                    {"qosClass", QosClass(pod)},
+                    {"containerStatuses", std::move(statuses)}};
+  if (!init_statuses.empty()) status["initContainerStatuses"] = std::move(init_statuses);
+  if (!pod_ip.empty()) {
+    status["podIP"] = pod_ip;
+    status["podIPs"] = bj::array{bj::object{{"ip", pod_ip}}};
+  }
+  // Unchanged: no write.
+  if (const auto* cur = api::ObjAt(pod, {"status"})) {
+    bj::object a = *cur;
+    a.erase("message");
+    a.erase("reason");
+    a.erase("nominatedNodeName");
+    if (json::Serialize(a) == json::Serialize(status)) return Status::OK();
+  }
+  std::string path = client::ResourcePath("", "v1", "pods", std::string(api::Namespace(pod)), std::string(api::Name(pod)), "status");
+  auto r = client_->Patch(path, "application/merge-patch+json", bj::object{{"status", std::move(status)}});
+  if (!r.ok() && !r.status().IsNotFound()) return r.status();
+  return Status::OK();
+}
+
+}  // namespace kubepp::kubelet

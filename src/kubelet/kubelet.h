@@ -1,0 +1,112 @@
+// The kubelet: registers its Node (capacity read from the machine), renews
+// its Lease, and runs the pods bound to it through the CRI-shaped runtime.
+//
+// Pods come from an informer on spec.nodeName; a work queue hands each pod
+// to one worker at a time (upstream's pod workers), which brings it to what
+// its spec asks: a sandbox with the pod network, volumes, init containers in
+// order, then the app containers, restarted per restartPolicy with
+// CrashLoopBackOff (10 s doubling to 5 min); then it writes the pod's status
+// (phase, conditions, container states, IPs, QoS class) when it changed. A
+// relist of the runtime's containers every second (upstream's PLEG) wakes
+// the pod whose container changed. Deleted pods are stopped with their
+// grace period and then removed from the API (grace 0, uid precondition).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/events.h"
+#include "client/informer.h"
+#include "client/rest.h"
+#include "client/workqueue.h"
+#include "kubelet/cni/cni.h"
+#include "kubelet/images/image_store.h"
+#include "kubelet/node_info.h"
+#include "kubelet/runtime/runtime.h"
+
+namespace kubepp::kubelet {
+
+namespace bj = boost::json;
+
+struct KubeletOptions {
+  std::string node_name;
+  std::string data_dir;  // pods/ and logs/ go here
+  std::string pod_cidr;  // empty: node.spec.podCIDR, set by node IPAM
+  std::vector<std::string> cluster_dns;
+  std::string cluster_domain = "cluster.local";
+  std::string node_ip;  // empty: the machine's first address
+  int max_pods = 110;
+  int kubelet_port = 10250;
+  int workers = 8;
+  std::string runc = "/usr/sbin/runc";
+  std::map<std::string, std::string> node_labels;
+  std::chrono::milliseconds lease_period{10000};
+  std::chrono::milliseconds status_period{10000};
+  std::chrono::milliseconds resync{10000};  // each running pod is synced again this often
+};
+
+class Kubelet {
+ public:
+  Kubelet(client::RestClient* client, KubeletOptions options, runtime::RuntimeService* runtime,
+          images::ImageStore* images, cni::Network* network);
+  ~Kubelet();
+  Status Start();
+  // Stops the kubelet; containers keep running (a restarted kubelet adopts them).
+  void Stop();
+
+ private:
+  struct Waiting {
+    std::string reason, message;
+    std::chrono::steady_clock::time_point retry_at;
+    int failures = 0;
+  };
+  struct PodState {
+    std::map<std::string, Waiting> waiting;  // container name -> why it is not running
+    std::string volume_error;
+    std::string start_time;
+  };
+
+  Status RegisterNode();
+  Status ReportNodeStatus();
+  Status RenewLease();
+  void HeartbeatLoop();
+  void RelistLoop();
+  void Worker();
+  Status SyncPod(const std::string& key);
+  Status TerminatePod(const std::string& uid, int64_t grace_seconds);
+  Status StartContainer(const bj::object& pod, const bj::object& container, bool init, int attempt,
+                        const std::string& sandbox_id, const std::map<std::string, std::string>& volumes,
+                        const std::string& pod_ip, PodState& state);
+  Status UpdatePodStatus(const bj::object& pod, const std::string& sandbox_id, const std::string& pod_ip,
+                         bool pod_failed, const PodState& state);
+  std::vector<runtime::ContainerStatus> PodContainers(const std::string& uid);
+  void Event(const bj::object& pod, std::string_view type, std::string_view reason, const std::string& message);
+  std::string PodDir(const std::string& uid) const;
+  std::string PodCidr();
+
+  client::RestClient* client_;
+  KubeletOptions options_;
+  runtime::RuntimeService* runtime_;
+  images::ImageStore* images_;
+  cni::Network* network_;
+  MachineInfo machine_;
+  std::unique_ptr<client::EventRecorder> events_;
+  std::unique_ptr<client::Informer> pods_;
+  std::unique_ptr<client::WorkQueue> queue_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string node_uid_;                   // GUARDED_BY(mu_)
+  std::string pod_cidr_;                   // GUARDED_BY(mu_)
+  std::map<std::string, PodState> state_;  // GUARDED_BY(mu_) by pod uid
+};
+
+}  // namespace kubepp::kubelet

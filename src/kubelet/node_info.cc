@@ -1,0 +1,121 @@
+#include "kubelet/node_info.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/statvfs.h>
+#include <sys/utsname.h>
+
+#include <algorithm>
+
+#include "common/file.h"
+#include "common/process.h"
+
+namespace kubepp::kubelet {
+namespace {
+
+namespace bj = boost::json;
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// Memory reserved from allocatable: upstream's default hard eviction threshold.
+constexpr int64_t kEvictionHardMemory = 100LL << 20;
+
+}  // namespace
+
+MachineInfo ReadMachineInfo(const std::string& data_dir, const std::string& runc) {
+  MachineInfo m;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) m.cpus = CPU_COUNT(&set);
+  if (auto mem = ReadFile("/proc/meminfo"); mem.ok()) {
+    size_t p = mem->find("MemTotal:");
+    if (p != std::string::npos) m.memory_bytes = std::atoll(mem->c_str() + p + 9) * 1024;
+  }
+  struct statvfs vfs {};
+  if (::statvfs(data_dir.c_str(), &vfs) == 0) m.storage_bytes = static_cast<int64_t>(vfs.f_blocks) * vfs.f_frsize;
+  if (auto id = ReadFile("/etc/machine-id"); id.ok()) m.machine_id = Trim(*id);
+  if (auto id = ReadFile("/proc/sys/kernel/random/boot_id"); id.ok()) m.boot_id = Trim(*id);
+  struct utsname u {};
+  if (::uname(&u) == 0) m.kernel_version = u.release;
+  m.os_image = "Linux";
+  if (auto os = ReadFile("/etc/os-release"); os.ok()) {
+    size_t p = os->find("PRETTY_NAME=");
+    if (p != std::string::npos) {
+      std::string v = os->substr(p + 12, os->find('\n', p) - p - 12);
+      v.erase(std::remove(v.begin(), v.end(), '"'), v.end());
+      m.os_image = v;
+    }
+  }
+  m.runtime_version = "runc://unknown";
+  if (auto r = RunCommand({runc, "--version"}, {}, "", std::chrono::seconds(5)); r.ok() && r->exit_code == 0) {
+    // "runc version 1.1.5+ds1\n..."
+    std::string first = r->out.substr(0, r->out.find('\n'));
+    size_t sp = first.rfind(' ');
+    if (sp != std::string::npos) m.runtime_version = "runc://" + first.substr(sp + 1);
+  }
+  return m;
+}
+
+std::string DefaultNodeIp() {
+  ifaddrs* addrs = nullptr;
+  std::string ip = "127.0.0.1";
+  if (::getifaddrs(&addrs) != 0) return ip;
+  for (ifaddrs* a = addrs; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
+    if ((a->ifa_flags & IFF_LOOPBACK) || !(a->ifa_flags & IFF_UP)) continue;
+    std::string name = a->ifa_name;
+    if (name.rfind("kubepp", 0) == 0 || name.rfind("veth", 0) == 0 || name.rfind("kpt", 0) == 0) continue;
+    char buf[INET_ADDRSTRLEN];
+    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, buf, sizeof buf);
+    ip = buf;
+    break;
+  }
+  ::freeifaddrs(addrs);
+  return ip;
+}
+
+bj::object NodeStatusBase(const MachineInfo& m, int max_pods, const std::string& node_ip, const std::string& hostname,
+                          int kubelet_port, const std::vector<images::Image>& images) {
+  auto ki = [](int64_t bytes) { return std::to_string(bytes / 1024) + "Ki"; };
+  bj::object capacity{{"cpu", std::to_string(m.cpus)},
+                      {"memory", ki(m.memory_bytes)},
+                      {"ephemeral-storage", ki(m.storage_bytes)},
+                      {"hugepages-1Gi", "0"},
+                      {"hugepages-2Mi", "0"},
+                      {"pods", std::to_string(max_pods)}};
+  bj::object allocatable = capacity;
+  allocatable["memory"] = ki(std::max<int64_t>(0, m.memory_bytes - kEvictionHardMemory));
+  // (10% of the disk is upstream's nodefs.available eviction threshold.)
+  allocatable["ephemeral-storage"] = std::to_string(m.storage_bytes / 10 * 9);
+  bj::array imgs;
+  for (const auto& im : images) {
+    bj::array names;
+    for (const auto& d : im.repo_digests) names.emplace_back(d);
+    for (const auto& t : im.repo_tags) names.emplace_back(t);
+    if (names.empty()) names.emplace_back(im.id);
+    imgs.push_back(bj::object{{"names", std::move(names)}, {"sizeBytes", im.size}});
+  }
+  return bj::object{
+      {"capacity", std::move(capacity)},
+      {"allocatable", std::move(allocatable)},
+      {"addresses", bj::array{bj::object{{"type", "InternalIP"}, {"address", node_ip}},
+                              bj::object{{"type", "Hostname"}, {"address", hostname}}}},
+      {"daemonEndpoints", bj::object{{"kubeletEndpoint", bj::object{{"Port", kubelet_port}}}}},
+      {"nodeInfo", bj::object{{"machineID", m.machine_id},
+                              {"systemUUID", m.machine_id},
+                              {"bootID", m.boot_id},
+                              {"kernelVersion", m.kernel_version},
+                              {"osImage", m.os_image},
+                              {"containerRuntimeVersion", m.runtime_version},
+                              {"kubeletVersion", "v1.32.4"},
+                              {"kubeProxyVersion", "v1.32.4"},
+                              {"operatingSystem", "linux"},
+                              {"architecture", "amd64"}}},
+      {"images", std::move(imgs)}};
+}
+
+}  // namespace kubepp::kubelet

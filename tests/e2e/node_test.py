@@ -1,0 +1,276 @@
+"""Pods as real containers: `kubepp server` with its node agent (kubelet,
+runc, CNI bridge) and the busybox test image, driven by upstream kubectl and
+the Python client. Needs root, runc and the CNI plugins; skips otherwise.
+Traffic goes only to the pod addresses of the server's own bridge; every
+container, mount and interface is gone after the test."""
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+import urllib.request
+
+from kubepp_cluster import KUBEPP, TEST_IMAGES, KubectlAssertions, Server, node_support
+
+SKIP = node_support()
+
+
+def pod(name, containers, ns, restart="Always", extra=None):
+    spec = {"restartPolicy": restart, "containers": containers, "terminationGracePeriodSeconds": 5}
+    spec.update(extra or {})
+    return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns}, "spec": spec})
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def c(name, *cmd, **kw):
+    out = {"name": name, "image": "busybox", "command": list(cmd)}
+    out.update(kw)
+    return out
+
+
+@unittest.skipIf(SKIP, SKIP or "")
+class NodeTest(KubectlAssertions, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Server(agent=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        s = cls.s
+        s.close()
+        # Nothing of the node is left on the machine.
+        links = subprocess.run(["ip", "link"], capture_output=True, text=True).stdout
+        assert s.bridge not in links, links
+        routes = subprocess.run(["ip", "route"], capture_output=True, text=True).stdout
+        assert s.cluster_cidr not in routes, routes
+        with open("/proc/self/mountinfo") as f:
+            mounts = f.read()
+        assert s.tmp not in mounts, mounts
+
+    def setUp(self):
+        self.ns = self.id().split(".")[-1].replace("_", "-")[:40].strip("-")
+        self.ok("create", "namespace", self.ns)
+        self.n = ["-n", self.ns]
+
+    def get(self, kind, name):
+        return json.loads(self.ok("get", kind, name, "-o", "json", *self.n))
+
+    def wait_pod(self, name, check, timeout=60, what=""):
+        def f():
+            p = self.s.kubectl("get", "pod", name, "-o", "json", *self.n)
+            if p.returncode != 0:
+                return None
+            o = json.loads(p.stdout)
+            return o if check(o) else None
+        return self.wait_for(f, timeout, what or name)
+
+    def state(self, o, i=0, key="containerStatuses"):
+        return o.get("status", {}).get(key, [{}])[i].get("state", {})
+
+    def test_node_registers_with_the_machine(self):
+        node = self.get("node", self.s.node_name)
+        ready = [x for x in node["status"]["conditions"] if x["type"] == "Ready"][0]
+        self.assertEqual(ready["status"], "True", node["status"]["conditions"])
+        self.assertEqual(node["status"]["capacity"]["cpu"], str(len(os.sched_getaffinity(0))))
+        self.assertTrue(node["status"]["nodeInfo"]["containerRuntimeVersion"].startswith("runc://"))
+        names = [n for im in node["status"]["images"] for n in im["names"]]
+        self.assertIn("docker.io/library/busybox:latest", names)
+        self.assertTrue(node["spec"]["podCIDR"].startswith(self.s.cluster_cidr.split(".0.0/")[0]))
+        out = self.ok("get", "nodes", "-o", "wide")
+        self.assertIn("runc://", out)
+        self.assertIn("Ready", out)
+
+    def test_deployment_runs_and_serves_on_pod_ips(self):
+        self.ok("create", "deployment", "web", "--image=busybox", "--replicas=2", *self.n,
+                "--", "httpd", "-f", "-p", "80", "-h", "/var/www")
+        self.ok("rollout", "status", "deployment/web", "--timeout=60s", *self.n, timeout=90)
+        pods = json.loads(self.ok("get", "pods", "-l", "app=web", "-o", "json", *self.n))["items"]
+        self.assertEqual(len(pods), 2)
+        ips = set()
+        for p in pods:
+            self.assertEqual(p["status"]["phase"], "Running")
+            self.assertEqual(p["status"]["qosClass"], "BestEffort")
+            ip = p["status"]["podIP"]
+            ips.add(ip)
+            self.assertTrue(ip.startswith(self.s.cluster_cidr.split(".0.0/")[0]), ip)
+            body = urllib.request.urlopen("http://%s/" % ip, timeout=5).read().decode()
+            self.assertIn("hello from kubepp", body)
+            cs = p["status"]["containerStatuses"][0]
+            self.assertTrue(cs["ready"])
+            self.assertIn("running", cs["state"])
+            self.assertTrue(cs["imageID"].startswith("docker.io/library/busybox@sha256:"), cs["imageID"])
+        self.assertEqual(len(ips), 2)
+        out = self.ok("get", "pods", "-o", "wide", *self.n)
+        self.assertIn(self.s.node_name, out)
+        # Scaling down removes a pod's container and its address.
+        self.ok("scale", "deployment/web", "--replicas=1", *self.n)
+        self.wait_for(lambda: len(json.loads(self.ok("get", "pods", "-l", "app=web", "-o", "json", *self.n))["items"]) == 1,
+                      60, "scale down")
+
+    def test_exit_codes_restarts_and_backoff(self):
+        self.ok("apply", "-f", "-", input=pod("crash", [c("c", "sh", "-c", "echo dying; exit 2")], self.ns))
+        o = self.wait_pod("crash", lambda o: o["status"].get("containerStatuses", [{}])[0].get("restartCount", 0) >= 1
+                          and "waiting" in self.state(o), 60, "a restart")
+        cs = o["status"]["containerStatuses"][0]
+        self.assertEqual(cs["state"]["waiting"]["reason"], "CrashLoopBackOff")
+        self.assertEqual(cs["lastState"]["terminated"]["exitCode"], 2)
+        self.assertEqual(cs["lastState"]["terminated"]["reason"], "Error")
+        self.assertIn("CrashLoopBackOff", self.ok("get", "pod", "crash", *self.n))
+        events = self.ok("get", "events", "--field-selector", "involvedObject.name=crash", *self.n)
+        self.assertIn("BackOff", events)
+        # restartPolicy Never: the pod fails with the exit code.
+        self.ok("apply", "-f", "-", input=pod("never", [c("c", "sh", "-c", "exit 3")], self.ns, restart="Never"))
+        o = self.wait_pod("never", lambda o: o["status"].get("phase") == "Failed", 60)
+        self.assertEqual(self.state(o)["terminated"]["exitCode"], 3)
+        # Succeeded, with a termination message.
+        self.ok("apply", "-f", "-", input=pod("ok", [c("c", "sh", "-c", "echo bye > /dev/termination-log")], self.ns,
+                                               restart="OnFailure"))
+        o = self.wait_pod("ok", lambda o: o["status"].get("phase") == "Succeeded", 60)
+        t = self.state(o)["terminated"]
+        self.assertEqual((t["exitCode"], t["reason"], t.get("message")), (0, "Completed", "bye\n"))
+        self.assertIn("Completed", self.ok("get", "pod", "ok", *self.n))
+
+    def test_a_job_runs_to_completion(self):
+        self.ok("create", "job", "work", "--image=busybox", *self.n, "--", "sh", "-c", "echo working; exit 0")
+        self.ok("wait", "--for=condition=complete", "job/work", "--timeout=60s", *self.n, timeout=90)
+        self.assertEqual(self.get("job", "work")["status"]["succeeded"], 1)
+
+    def test_init_containers_shared_volumes_and_localhost(self):
+        spec = {"volumes": [{"name": "shared", "emptyDir": {}}],
+                "initContainers": [c("init", "sh", "-c", "echo from-init > /data/init.txt",
+                                     volumeMounts=[{"name": "shared", "mountPath": "/data"}])]}
+        containers = [c("web", "httpd", "-f", "-p", "8080", "-h", "/data",
+                        volumeMounts=[{"name": "shared", "mountPath": "/data"}]),
+                      c("client", "sh", "-c", "sleep 1; wget -qO- http://127.0.0.1:8080/init.txt; sleep 3600",
+                        volumeMounts=[{"name": "shared", "mountPath": "/data"}])]
+        self.ok("apply", "-f", "-", input=pod("two", containers, self.ns, extra=spec))
+        o = self.wait_pod("two", lambda o: o["status"].get("phase") == "Running" and all(
+            x.get("ready") for x in o["status"].get("containerStatuses", [{}])), 60, "both containers ready")
+        init = o["status"]["initContainerStatuses"][0]
+        self.assertEqual(init["state"]["terminated"]["exitCode"], 0)
+        conds = {x["type"]: x["status"] for x in o["status"]["conditions"]}
+        self.assertEqual(conds["Initialized"], "True")
+        self.assertEqual(conds["Ready"], "True")
+        # The client container read the init container's file through the web container, over localhost.
+        logs_dir = os.path.join(self.s.data_dir, "agent", "logs", "pods")
+        found = ""
+        deadline = time.time() + 20
+        while time.time() < deadline and "from-init" not in found:
+            for root, _, files in os.walk(logs_dir):
+                if "/" + self.ns + "_two_" in root and root.endswith("client"):
+                    for f in files:
+                        found += read(os.path.join(root, f))
+            time.sleep(0.2)
+        self.assertIn("stdout F from-init", found)
+
+    def test_config_maps_and_secrets_as_files_and_env(self):
+        self.ok("create", "configmap", "cfg", "--from-literal=greeting=hello", *self.n)
+        self.ok("create", "secret", "generic", "sec", "--from-literal=password=s3cret", *self.n)
+        spec = {"volumes": [{"name": "cfg", "configMap": {"name": "cfg"}},
+                            {"name": "sec", "secret": {"secretName": "sec", "defaultMode": 0o400}}]}
+        cont = c("c", "sh", "-c", "while true; do cat /cfg/greeting; echo; sleep 0.5; done",
+                 env=[{"name": "GREETING", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "greeting"}}},
+                      {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "sec", "key": "password"}}},
+                      {"name": "MY_POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                      {"name": "BOTH", "value": "$(GREETING)-$(MY_POD)"}],
+                 volumeMounts=[{"name": "cfg", "mountPath": "/cfg"}, {"name": "sec", "mountPath": "/sec"}])
+        self.ok("apply", "-f", "-", input=pod("conf", [cont], self.ns, extra=spec))
+        self.wait_pod("conf", lambda o: o["status"].get("phase") == "Running", 60)
+        agent = os.path.join(self.s.data_dir, "agent", "pods")
+        uid = self.get("pod", "conf")["metadata"]["uid"]
+        vol = os.path.join(agent, uid, "volumes")
+        with open(os.path.join(vol, "kubernetes.io~configmap", "cfg", "greeting")) as f:
+            self.assertEqual(f.read(), "hello")
+        self.assertTrue(os.path.islink(os.path.join(vol, "kubernetes.io~configmap", "cfg", "..data")))
+        secret_file = os.path.join(vol, "kubernetes.io~secret", "sec", "password")
+        with open(secret_file) as f:
+            self.assertEqual(f.read(), "s3cret")
+        self.assertEqual(os.stat(secret_file).st_mode & 0o777, 0o400)
+        # The container's environment, as the runtime was given it.
+        cfg = json.loads(read(os.path.join(self.s.data_dir, "agent", "runtime", "containers",
+                                           self.container_id("conf"), "bundle", "config.json")))
+        env = dict(e.split("=", 1) for e in cfg["process"]["env"])
+        self.assertEqual((env["GREETING"], env["PASSWORD"], env["MY_POD"], env["BOTH"]),
+                         ("hello", "s3cret", "conf", "hello-conf"))
+        # An update reaches the file (atomically swapped) while the pod runs.
+        self.ok("patch", "configmap", "cfg", "-p", '{"data":{"greeting":"bonjour"}}', *self.n)
+        self.wait_for(lambda: read(os.path.join(vol, "kubernetes.io~configmap", "cfg", "greeting")) == "bonjour",
+                      40, "the configmap update in the volume")
+        # A missing configmap: CreateContainerConfigError until it appears.
+        missing = c("c", "sh", "-c", "echo $V; sleep 3600",
+                    env=[{"name": "V", "valueFrom": {"configMapKeyRef": {"name": "later", "key": "v"}}}])
+        self.ok("apply", "-f", "-", input=pod("waits", [missing], self.ns))
+        o = self.wait_pod("waits", lambda o: self.state(o).get("waiting", {}).get("reason") == "CreateContainerConfigError",
+                          60)
+        self.assertEqual(self.state(o)["waiting"]["message"], 'configmap "later" not found')
+        self.ok("create", "configmap", "later", "--from-literal=v=1", *self.n)
+        self.wait_pod("waits", lambda o: o["status"].get("phase") == "Running", 60)
+
+    def container_id(self, name):
+        o = self.get("pod", name)
+        return o["status"]["containerStatuses"][0]["containerID"].split("://")[1]
+
+    def test_bad_images_and_commands(self):
+        self.ok("apply", "-f", "-", input=pod("badname", [{"name": "c", "image": "Not_Valid:x"}], self.ns))
+        self.ok("apply", "-f", "-", input=pod("absent", [{"name": "c", "image": "example.invalid/none:1",
+                                                         "imagePullPolicy": "IfNotPresent"}], self.ns))
+        self.ok("apply", "-f", "-", input=pod("never", [{"name": "c", "image": "example.invalid/none:1",
+                                                        "imagePullPolicy": "Never"}], self.ns))
+        self.ok("apply", "-f", "-", input=pod("nocmd", [c("c", "/no/such/binary")], self.ns))
+        reasons = {"badname": {"InvalidImageName"}, "absent": {"ErrImagePull", "ImagePullBackOff"},
+                   "never": {"ErrImageNeverPull"}, "nocmd": {"RunContainerError"}}
+        for name, want in reasons.items():
+            o = self.wait_pod(name, lambda o: self.state(o).get("waiting", {}).get("reason") in want, 60, name)
+            self.assertEqual(o["status"]["phase"], "Pending")
+        msg = self.state(self.get("pod", "nocmd"))["waiting"]["message"]
+        self.assertIn("no such file or directory", msg)
+        self.assertIn("ImagePullBackOff", "".join(reasons["absent"]))
+
+    def test_graceful_deletion_and_memory_limits(self):
+        self.ok("apply", "-f", "-", input=pod("polite", [c("c", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done")],
+                                               self.ns))
+        self.ok("apply", "-f", "-", input=pod("stubborn", [c("c", "sh", "-c", "trap '' TERM; while true; do sleep 0.1; done")],
+                                               self.ns, extra={"terminationGracePeriodSeconds": 2}))
+        for n in ("polite", "stubborn"):
+            self.wait_pod(n, lambda o: o["status"].get("phase") == "Running", 60)
+        t0 = time.time()
+        self.ok("delete", "pod", "polite", "--wait=true", *self.n, timeout=60)
+        self.assertLess(time.time() - t0, 5)
+        t0 = time.time()
+        self.ok("delete", "pod", "stubborn", "--wait=true", *self.n, timeout=60)
+        self.assertGreaterEqual(time.time() - t0, 1.8)
+        if not os.path.exists("/sys/fs/cgroup/memory"):
+            return
+        hog = c("c", "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1",
+                resources={"limits": {"memory": "16Mi"}})
+        self.ok("apply", "-f", "-", input=pod("hog", [hog], self.ns, restart="Never"))
+        o = self.wait_pod("hog", lambda o: o["status"].get("phase") == "Failed", 60)
+        t = self.state(o)["terminated"]
+        self.assertEqual((t["reason"], t["exitCode"]), ("OOMKilled", 137))
+        self.assertEqual(o["status"]["qosClass"], "Burstable")
+
+    def test_python_client_sees_running_pods(self):
+        self.ok("apply", "-f", "-", input=pod("py", [c("c", "sleep", "3600")], self.ns))
+        self.wait_pod("py", lambda o: o["status"].get("phase") == "Running", 60)
+        script = """
+import sys
+from kubernetes import client, config
+config.load_kube_config(sys.argv[1])
+v1 = client.CoreV1Api()
+p = v1.read_namespaced_pod("py", sys.argv[2])
+cs = p.status.container_statuses[0]
+print(p.status.phase, p.status.pod_ip is not None, cs.ready, cs.state.running is not None, p.status.qos_class)
+"""
+        out = subprocess.run(["/usr/bin/python3", "-c", script, self.s.kubeconfig, self.ns], capture_output=True, text=True,
+                             env=dict(os.environ, HOME=self.s.home), timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.split(), ["Running", "True", "True", "True", "BestEffort"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
