@@ -56,6 +56,13 @@ Status ApiServer::Init() {
                                   "kubernetes.default.svc.cluster.local"};
   if (hostname[0] != '\0') dns.emplace_back(hostname);
   ASSIGN_OR_RETURN(pki_, EnsurePki(options_.data_dir, ips, dns));
+  {
+    auto tls = std::make_shared<kubepp::http::TlsClientConfig>();
+    tls->cert_pem = pki_.kubelet_client.cert_pem;
+    tls->key_pem = pki_.kubelet_client.key_pem;
+    tls->insecure_skip_verify = true;
+    kubelet_tls_ = std::move(tls);
+  }
   ASSIGN_OR_RETURN(authn_, Authenticator::Load(options_.token_auth_file));
   ASSIGN_OR_RETURN(auto sat, ServiceAccountTokens::Load(options_.data_dir, options_.service_account_issuer));
   sa_tokens_ = std::make_unique<ServiceAccountTokens>(std::move(sat));

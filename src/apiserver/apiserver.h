@@ -17,6 +17,7 @@
 #include "apiserver/http/server.h"
 #include "apiserver/openapi.h"
 #include "apiserver/pki.h"
+#include "common/http_client.h"
 #include "apiserver/registry/cache.h"
 #include "apiserver/registry/resource.h"
 #include "apiserver/registry/store.h"
@@ -80,6 +81,10 @@ class ApiServer {
   std::vector<std::string> api_audiences_;
   AllowAuthenticated authz_;
   ClusterPki pki_;
+  // Toward kubelets: the kubelet client certificate; kubelets serve
+  // self-signed certificates, which (as upstream without
+  // --kubelet-certificate-authority) are not verified.
+  std::shared_ptr<const kubepp::http::TlsClientConfig> kubelet_tls_;
   std::string kubeconfig_path_;
   std::unique_ptr<class Handler> handler_;
   std::unique_ptr<http::Server> http_;

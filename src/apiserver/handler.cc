@@ -321,7 +321,8 @@ void Handler::ServeResource(Ctx& c) {
   if (sub == "binding" && verb == "create") return ServeBinding(c, c.info.name);
   if (sub == "eviction" && verb == "create") return ServeEviction(c);
   if (sub == "token" && verb == "create" && c.def->HasSubresource("token")) return ServeTokenRequest(c);
-  if (sub == "log" || sub == "exec" || sub == "attach" || sub == "portforward" || sub == "proxy") {
+  if (sub == "log" && c.def->resource == "pods") return ServePodLog(c);
+  if (sub == "exec" || sub == "attach" || sub == "portforward" || sub == "proxy") {
     // The node side arrives with the kubelet.
     auto pod = server_->registry_store_->Get(*c.def, c.info.ns, c.info.name);
     if (!pod.ok()) return RespondStatus(c.ex, pod.status());

@@ -50,6 +50,7 @@ class Handler {
   void RespondStatus(const std::shared_ptr<http::Exchange>& ex, const Status& st);
   void ServeResource(Ctx& c);
   void ServeGet(Ctx& c);
+  void ServePodLog(Ctx& c);  // handler_node.cc
   void ServeList(Ctx& c);
   void ServeWatch(Ctx& c);
   void ServeCreate(Ctx& c);

@@ -8,6 +8,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <ctime>
+
 #include <memory>
 #include <optional>
 
@@ -194,7 +196,31 @@ Result<ClusterPki> EnsurePki(const std::string& data_dir, const std::vector<std:
   } else {
     pki.admin = std::move(*admin);
   }
+  ASSIGN_OR_RETURN(auto kc, LoadPair(dir, "apiserver-kubelet-client"));
+  if (!kc) {
+    CertRequest req;
+    req.common_name = "kube-apiserver-kubelet-client";
+    req.organizations = {"system:masters"};
+    ASSIGN_OR_RETURN(pki.kubelet_client, IssueCertificate(pki.ca, req));
+    RETURN_IF_ERROR(SavePair(dir, "apiserver-kubelet-client", pki.kubelet_client));
+  } else {
+    pki.kubelet_client = std::move(*kc);
+  }
   return pki;
+}
+
+Result<KeyPair> SelfSignedServing(const std::string& common_name, const std::vector<std::string>& ip_sans,
+                                  const std::vector<std::string>& dns_sans) {
+  // A CA of its own that signs the serving certificate (the chain is sent).
+  ASSIGN_OR_RETURN(KeyPair ca, CreateCA(common_name + "-ca@" + std::to_string(std::time(nullptr))));
+  CertRequest req;
+  req.common_name = common_name;
+  req.ip_addresses = ip_sans;
+  req.dns_names = dns_sans;
+  req.server = true;
+  ASSIGN_OR_RETURN(KeyPair kp, IssueCertificate(ca, req));
+  kp.cert_pem += ca.cert_pem;
+  return kp;
 }
 
 std::string AdminKubeconfig(const std::string& server, const ClusterPki& pki) {

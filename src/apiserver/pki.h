@@ -34,12 +34,18 @@ struct ClusterPki {
   KeyPair ca;
   KeyPair serving;
   KeyPair admin;
+  KeyPair kubelet_client;  // the API server's identity toward kubelets (logs, exec)
 };
 
 // Loads DATA_DIR/pki, creating what is missing. The serving certificate is
 // reissued when the wanted SANs are not all in it.
 Result<ClusterPki> EnsurePki(const std::string& data_dir, const std::vector<std::string>& ip_sans,
                              const std::vector<std::string>& dns_sans);
+
+// A self-signed serving certificate (what a kubelet serves with when it has
+// no certificate from the cluster, as upstream's default).
+Result<KeyPair> SelfSignedServing(const std::string& common_name, const std::vector<std::string>& ip_sans,
+                                  const std::vector<std::string>& dns_sans);
 
 // A kubeconfig for `server` (https://host:port) with the CA and the client
 // certificate embedded.

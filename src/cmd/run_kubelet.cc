@@ -34,6 +34,7 @@ int RunKubelet(int argc, char** argv) {
   app.add_option("--cluster-domain", ao.kubelet.cluster_domain, "Cluster domain")->capture_default_str();
   app.add_option("--node-ip", ao.kubelet.node_ip, "The node's address (default: the first non-loopback one)");
   app.add_option("--cni-bridge", ao.bridge, "Name of the node's pod bridge")->capture_default_str();
+  app.add_option("--kubelet-port", ao.kubelet.kubelet_port, "Port of the kubelet API (logs, exec)")->capture_default_str();
   app.add_flag("--cleanup", cleanup, "Stop and remove every pod sandbox and container the agent left, then exit");
   app.add_option("-v,--v", verbosity, "Log verbosity");
   CLI11_PARSE(app, argc, argv);
@@ -59,6 +60,7 @@ int RunKubelet(int argc, char** argv) {
     return 1;
   }
   cfg->user_agent = "kubelet";
+  if (cfg->endpoint.tls_config) ao.client_ca_pem = cfg->endpoint.tls_config->ca_pem;
   client::RestClient client(*cfg);
   auto agent = kubelet::Agent::Start(&client, ao);
   if (!agent.ok()) {

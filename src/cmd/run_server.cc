@@ -42,7 +42,8 @@ int Serve(int argc, char** argv, bool full_server) {
   std::string etcd;
   bool no_agent = false;
   int verbosity = 0;
-  std::string node_name, cluster_cidr = "10.42.0.0/16", bridge = "kubepp0";
+  std::string node_name, node_ip, cluster_cidr = "10.42.0.0/16", bridge = "kubepp0";
+  int kubelet_port = 10250;
   std::vector<std::string> insecure_registries;
   std::string grace = "40s";
   int64_t gc_threshold = 12500;
@@ -68,6 +69,8 @@ int Serve(int argc, char** argv, bool full_server) {
     app.add_option("--cluster-cidr", cluster_cidr, "Range of pod IPs")->capture_default_str();
     app.add_option("--insecure-registry", insecure_registries, "Registries reached over plain HTTP");
     app.add_option("--cni-bridge", bridge, "Name of the node's pod bridge")->capture_default_str();
+    app.add_option("--node-ip", node_ip, "The node's address (default: the first non-loopback one)");
+    app.add_option("--kubelet-port", kubelet_port, "Port of the kubelet API (logs, exec)")->capture_default_str();
     app.add_option("--node-monitor-grace-period", grace, "How long a node may stay silent before it is NotReady")
         ->capture_default_str();
     app.add_option("--terminated-pod-gc-threshold", gc_threshold, "Terminated pods kept before the oldest are deleted")
@@ -128,6 +131,9 @@ int Serve(int argc, char** argv, bool full_server) {
       kubelet::AgentOptions ao;
       ao.dir = opts.data_dir + "/agent";
       ao.kubelet.node_name = node_name;
+      ao.kubelet.node_ip = node_ip;
+      ao.kubelet.kubelet_port = kubelet_port;
+      ao.client_ca_pem = (*server)->pki().ca.cert_pem;
       ao.bridge = bridge;
       ao.cluster_cidr = cluster_cidr;
       ao.service_cidr = opts.service_cidr;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "api/object.h"
+#include "apiserver/pki.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -70,8 +71,29 @@ Result<std::unique_ptr<Agent>> Agent::Start(client::RestClient* client, AgentOpt
   if (!rt.ok()) return rt.status();
   a->runtime_ = std::move(*rt);
   o.kubelet.data_dir = o.dir;
-  if (o.kubelet.cluster_dns.empty()) o.kubelet.cluster_dns = {DnsAddress(o.service_cidr)};
+  if (o.kubelet.node_ip.empty()) o.kubelet.node_ip = DefaultNodeIp();
   if (o.kubelet.node_name.empty()) o.kubelet.node_name = DefaultNodeName();
+  if (!o.client_ca_pem.empty() && o.kubelet.kubelet_port > 0) {
+    // Self-signed, as upstream's kubelet when no certificate is given;
+    // reissued when the node's address changed.
+    std::string crt = JoinPath(o.dir, "pki/kubelet.crt"), key = JoinPath(o.dir, "pki/kubelet.key");
+    auto c = ReadFile(crt), k = ReadFile(key);
+    auto ip_file = ReadFile(JoinPath(o.dir, "pki/kubelet.ip"));
+    if (!c.ok() || !k.ok() || !ip_file.ok() || *ip_file != o.kubelet.node_ip) {
+      auto kp = apiserver::SelfSignedServing(o.kubelet.node_name, {o.kubelet.node_ip, "127.0.0.1"}, {o.kubelet.node_name});
+      if (!kp.ok()) return kp.status();
+      RETURN_IF_ERROR(MakeDirs(JoinPath(o.dir, "pki"), 0700));
+      RETURN_IF_ERROR(WriteFileAtomic(key, kp->key_pem, 0600));
+      RETURN_IF_ERROR(WriteFileAtomic(crt, kp->cert_pem, 0644));
+      RETURN_IF_ERROR(WriteFileAtomic(JoinPath(o.dir, "pki/kubelet.ip"), o.kubelet.node_ip, 0644));
+      c = kp->cert_pem;
+      k = kp->key_pem;
+    }
+    o.kubelet.serving_cert_pem = *c;
+    o.kubelet.serving_key_pem = *k;
+    o.kubelet.client_ca_pem = o.client_ca_pem;
+  }
+  if (o.kubelet.cluster_dns.empty()) o.kubelet.cluster_dns = {DnsAddress(o.service_cidr)};
   a->kubelet_ = std::make_unique<Kubelet>(client, o.kubelet, a->runtime_.get(), a->images_.get(), a->network_.get());
   RETURN_IF_ERROR(a->kubelet_->Start());
   return a;

@@ -6,6 +6,7 @@
 //                          imported at start (machines with no registry)
 //   <dir>/runtime/ <dir>/cni/ <dir>/pods/ <dir>/logs/pods/
 //   <dir>/agent.json       the network settings, for `kubepp kubelet --cleanup`
+//   <dir>/pki/kubelet.{crt,key}  the kubelet API's self-signed serving certificate
 #pragma once
 
 #include <memory>
@@ -23,6 +24,8 @@ struct AgentOptions {
   std::string cluster_cidr = "10.42.0.0/16";
   std::string service_cidr = "10.43.0.0/16";
   bool masquerade = true;
+  // The kubelet API's clients (the API server) present certificates from this CA.
+  std::string client_ca_pem;
 };
 
 class Agent {

@@ -15,6 +15,8 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "client/node_lease.h"
+#include "apiserver/http/server.h"
+#include "kubelet/logs.h"
 #include "kubelet/pod_config.h"
 
 namespace kubepp::kubelet {
@@ -234,6 +236,17 @@ Status Kubelet::Start() {
     threads_.emplace_back([this] { Worker(); });
     pthread_setname_np(threads_.back().native_handle(), "kubelet-pod");
   }
+  if (options_.kubelet_port > 0 && !options_.serving_cert_pem.empty()) {
+    apiserver::http::ServerOptions so;
+    so.address = options_.bind_address;
+    so.port = options_.kubelet_port;
+    so.tls = apiserver::http::TlsConfig{options_.serving_cert_pem, options_.serving_key_pem, options_.client_ca_pem};
+    so.io_threads = 1;
+    so.workers = 8;
+    auto srv = apiserver::http::Server::Start(so, [this](std::shared_ptr<apiserver::http::Exchange> ex) { Handle(std::move(ex)); });
+    if (!srv.ok()) return srv.status().WithContext("kubelet API on port " + std::to_string(options_.kubelet_port));
+    server_ = std::move(*srv);
+  }
   threads_.emplace_back([this] { HeartbeatLoop(); });
   pthread_setname_np(threads_.back().native_handle(), "kubelet-beat");
   threads_.emplace_back([this] { RelistLoop(); });
@@ -248,6 +261,7 @@ void Kubelet::Stop() {
     std::lock_guard<std::mutex> l(mu_);
     cv_.notify_all();
   }
+  if (server_) server_->Stop();
   if (queue_) queue_->ShutDown();
   if (pods_) pods_->Stop();
   for (auto& t : threads_) {
@@ -1006,6 +1020,108 @@ Status Kubelet::UpdatePodStatus(const bj::object& pod, const std::string& sandbo
   auto r = client_->Patch(path, "application/merge-patch+json", bj::object{{"status", std::move(status)}});
   if (!r.ok() && !r.status().IsNotFound()) return r.status();
   return Status::OK();
+}
+
+int Kubelet::port() const { return server_ ? server_->port() : 0; }
+
+namespace {
+
+void RespondStatus(const std::shared_ptr<apiserver::http::Exchange>& ex, int code, const std::string& reason,
+                   const std::string& message) {
+  bj::object st{{"kind", "Status"}, {"apiVersion", "v1"},  {"metadata", bj::object{}}, {"status", "Failure"},
+                {"message", message}, {"reason", reason}, {"code", code}};
+  apiserver::http::Response r;
+  r.status = code;
+  r.headers = {{"Content-Type", "application/json"}};
+  r.body = json::Serialize(st);
+  ex->Respond(std::move(r));
+}
+
+std::vector<std::string> SplitPath(std::string_view p) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string_view::npos) j = p.size();
+    if (j > i) out.emplace_back(p.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+void Kubelet::Handle(std::shared_ptr<apiserver::http::Exchange> ex) {
+  const auto& req = ex->request();
+  auto parts = SplitPath(req.path);
+  if (req.path == "/healthz") {
+    ex->Respond({200, {{"Content-Type", "text/plain"}}, "ok", {}});
+    return;
+  }
+  if (!req.peer) return RespondStatus(ex, 401, "Unauthorized", "Unauthorized");
+  if (req.method != "GET") return RespondStatus(ex, 405, "MethodNotAllowed", "method not allowed");
+  if (req.path == "/pods" || req.path == "/pods/") {
+    bj::array items;
+    for (const auto& p : pods_->List()) items.push_back(*p);
+    bj::object list{{"kind", "PodList"}, {"apiVersion", "v1"}, {"metadata", bj::object{}}, {"items", std::move(items)}};
+    ex->Respond({200, {{"Content-Type", "application/json"}}, json::Serialize(list), {}});
+    return;
+  }
+  if (parts.size() == 4 && parts[0] == "containerLogs") return ServeLogs(ex, parts[1], parts[2], parts[3]);
+  RespondStatus(ex, 404, "NotFound", "the server could not find the requested resource");
+}
+
+void Kubelet::ServeLogs(const std::shared_ptr<apiserver::http::Exchange>& ex, const std::string& ns,
+                        const std::string& name, const std::string& container) {
+  auto opts = ParseLogOptions(ex->request().query);
+  if (!opts.ok()) return RespondStatus(ex, 400, "BadRequest", opts.status().message());
+  bool previous = ex->request().query.find("previous=true") != std::string::npos;
+  client::ObjectPtr pod = pods_->Get(ns + "/" + name);
+  if (pod == nullptr) return RespondStatus(ex, 404, "NotFound", "pod \"" + name + "\" not found");
+  bool init = false;
+  if (ContainerSpec(*pod, container, &init) == nullptr) {
+    return RespondStatus(ex, 400, "BadRequest", "container " + container + " is not valid for pod " + name);
+  }
+  std::string uid(api::Uid(*pod));
+  const ContainerStatus* pick = nullptr;
+  auto all = PodContainers(uid);
+  int seen = 0;
+  for (const auto& c : all) {
+    if (c.name != container) continue;
+    if (seen++ == (previous ? 1 : 0)) {
+      pick = &c;
+      break;
+    }
+  }
+  if (pick == nullptr) {
+    if (previous) {
+      return RespondStatus(ex, 400, "BadRequest",
+                           "previous terminated container \"" + container + "\" in pod \"" + name + "\" not found");
+    }
+    std::string reason = "ContainerCreating";
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      auto st = state_.find(uid);
+      if (st != state_.end()) {
+        auto w = st->second.waiting.find(container);
+        if (w != st->second.waiting.end()) reason = w->second.reason;
+      }
+    }
+    return RespondStatus(ex, 400, "BadRequest",
+                         "container \"" + container + "\" in pod \"" + name + "\" is waiting to start: " + reason);
+  }
+  std::string id = pick->id, path = pick->log_path;
+  auto stream = ex->StartStream(200, {{"Content-Type", "text/plain"}});
+  auto finished = [this, id] {
+    auto s = runtime_->GetContainerStatus(id);
+    return !s.ok() || s->state == ContainerState::kExited || stopping_.load();
+  };
+  auto out = [&stream](std::string_view s) {
+    if (s.empty()) return !stream->closed();
+    return stream->Write(std::string(s));
+  };
+  (void)WriteLogs(path, *opts, out, finished);
+  stream->Finish();
 }
 
 }  // namespace kubepp::kubelet

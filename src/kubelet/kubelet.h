@@ -31,6 +31,11 @@
 #include "kubelet/node_info.h"
 #include "kubelet/runtime/runtime.h"
 
+namespace kubepp::apiserver::http {
+class Server;
+class Exchange;
+}  // namespace kubepp::apiserver::http
+
 namespace kubepp::kubelet {
 
 namespace bj = boost::json;
@@ -50,6 +55,10 @@ struct KubeletOptions {
   std::chrono::milliseconds lease_period{10000};
   std::chrono::milliseconds status_period{10000};
   std::chrono::milliseconds resync{10000};  // each running pod is synced again this often
+  // The kubelet API (HTTPS; off when the port is 0 or no certificate is given).
+  std::string bind_address = "0.0.0.0";
+  std::string serving_cert_pem, serving_key_pem;
+  std::string client_ca_pem;  // clients (the API server) must present a certificate from this CA
 };
 
 class Kubelet {
@@ -58,6 +67,8 @@ class Kubelet {
           images::ImageStore* images, cni::Network* network);
   ~Kubelet();
   Status Start();
+  // The kubelet API's port (after Start; 0 when it is off).
+  int port() const;
   // Stops the kubelet; containers keep running (a restarted kubelet adopts them).
   void Stop();
 
@@ -89,6 +100,10 @@ class Kubelet {
   std::vector<runtime::ContainerStatus> PodContainers(const std::string& uid);
   void Event(const bj::object& pod, std::string_view type, std::string_view reason, const std::string& message);
   std::string PodDir(const std::string& uid) const;
+  // The kubelet API: /healthz, /pods, /containerLogs.
+  void Handle(std::shared_ptr<apiserver::http::Exchange> ex);
+  void ServeLogs(const std::shared_ptr<apiserver::http::Exchange>& ex, const std::string& ns, const std::string& pod,
+                 const std::string& container);
   std::string PodCidr();
 
   client::RestClient* client_;
@@ -101,6 +116,7 @@ class Kubelet {
   std::unique_ptr<client::Informer> pods_;
   std::unique_ptr<client::WorkQueue> queue_;
   std::vector<std::thread> threads_;
+  std::unique_ptr<apiserver::http::Server> server_;
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::condition_variable cv_;

@@ -61,8 +61,10 @@ class Server:
             imports = os.path.join(self.data_dir, "agent", "images", "import")
             os.makedirs(imports, exist_ok=True)
             shutil.copy(os.path.join(TEST_IMAGES, "busybox.tar"), imports)
+            self.kubelet_port = free_port()
             self.extra_args += ["--node-name", self.node_name, "--cni-bridge", self.bridge,
-                                "--cluster-cidr", self.cluster_cidr, "--service-cidr", self.service_cidr]
+                                "--cluster-cidr", self.cluster_cidr, "--service-cidr", self.service_cidr,
+                                "--node-ip", "127.0.0.1", "--kubelet-port", str(self.kubelet_port)]
         self.proc = None
         self.log = None
         self.start()

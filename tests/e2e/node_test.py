@@ -254,6 +254,52 @@ class NodeTest(KubectlAssertions, unittest.TestCase):
         self.assertEqual((t["reason"], t["exitCode"]), ("OOMKilled", 137))
         self.assertEqual(o["status"]["qosClass"], "Burstable")
 
+    def test_logs_through_the_api(self):
+        self.ok("apply", "-f", "-", input=pod("talk", [c("c", "sh", "-c",
+                                                       "for i in 1 2 3 4 5; do echo line $i; done; sleep 3600")], self.ns))
+        self.wait_pod("talk", lambda o: o["status"].get("phase") == "Running", 60)
+        self.wait_for(lambda: "line 5" in self.s.kubectl("logs", "talk", *self.n).stdout, 20, "logs")
+        self.assertEqual(self.ok("logs", "talk", *self.n), "line 1\nline 2\nline 3\nline 4\nline 5\n")
+        self.assertEqual(self.ok("logs", "talk", "--tail=2", *self.n), "line 4\nline 5\n")
+        self.assertEqual(self.ok("logs", "talk", "--limit-bytes=8", *self.n), "line 1\nl")
+        stamped = self.ok("logs", "talk", "--timestamps", "--tail=1", *self.n)
+        self.assertRegex(stamped, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z line 5\n$")
+        # Follow: new lines arrive while the command runs.
+        self.ok("apply", "-f", "-", input=pod("ticker", [c("c", "sh", "-c",
+                                                         "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done")],
+                                               self.ns))
+        self.wait_pod("ticker", lambda o: o["status"].get("phase") == "Running", 60)
+        e = dict(os.environ, HOME=self.s.home, KUBECONFIG=self.s.kubeconfig)
+        proc = subprocess.Popen(["kubectl", "logs", "-f", "ticker", *self.n], stdout=subprocess.PIPE, text=True, env=e)
+        got = [proc.stdout.readline() for _ in range(8)]
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        self.assertEqual(got[:3], ["tick 0\n", "tick 1\n", "tick 2\n"])
+        self.assertEqual(got[7], "tick 7\n")
+        # Errors with upstream's texts.
+        p = self.s.kubectl("logs", "talk", "--previous", *self.n)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('previous terminated container "c" in pod "talk" not found', p.stderr)
+        p = self.s.kubectl("logs", "talk", "-c", "nope", *self.n)
+        self.assertIn("container nope is not valid for pod talk", p.stderr)
+        # --previous after a crash shows the last run's output.
+        self.ok("apply", "-f", "-", input=pod("crashy", [c("c", "sh", "-c", "echo run-$(date +%s%N); exit 1")], self.ns))
+        self.wait_pod("crashy", lambda o: o["status"].get("containerStatuses", [{}])[0].get("restartCount", 0) >= 1, 60)
+        prev = self.ok("logs", "crashy", "--previous", *self.n)
+        self.assertTrue(prev.startswith("run-"), prev)
+        # The Python client reads logs the same way.
+        script = """
+import sys
+from kubernetes import client, config
+config.load_kube_config(sys.argv[1])
+print(client.CoreV1Api().read_namespaced_pod_log("talk", sys.argv[2], tail_lines=1), end="")
+"""
+        out = subprocess.run(["/usr/bin/python3", "-c", script, self.s.kubeconfig, self.ns], capture_output=True, text=True,
+                             env=dict(os.environ, HOME=self.s.home), timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, "line 5\n")
+
     def test_python_client_sees_running_pods(self):
         self.ok("apply", "-f", "-", input=pod("py", [c("c", "sleep", "3600")], self.ns))
         self.wait_pod("py", lambda o: o["status"].get("phase") == "Running", 60)
