@@ -18,6 +18,7 @@
 #include "apiserver/http/server.h"
 #include "kubelet/logs.h"
 #include "kubelet/pod_config.h"
+#include "kubelet/probe.h"
 
 namespace kubepp::kubelet {
 namespace {
@@ -251,6 +252,9 @@ Status Kubelet::Start() {
   pthread_setname_np(threads_.back().native_handle(), "kubelet-beat");
   threads_.emplace_back([this] { RelistLoop(); });
   pthread_setname_np(threads_.back().native_handle(), "kubelet-pleg");
+  probe_pool_ = std::make_unique<ThreadPool>(4, "kubelet-probe");
+  threads_.emplace_back([this] { ProbeLoop(); });
+  pthread_setname_np(threads_.back().native_handle(), "kubelet-prober");
   Log().Info("node registered", {{"node", options_.node_name}, {"ip", options_.node_ip}, {"podCIDR", PodCidr()}});
   return Status::OK();
 }
@@ -268,6 +272,7 @@ void Kubelet::Stop() {
     if (t.joinable()) t.join();
   }
   threads_.clear();
+  if (probe_pool_) probe_pool_->Stop();
   if (events_) events_->Stop();
 }
 
@@ -304,10 +309,16 @@ void Kubelet::RelistLoop() {
     }
     if (stopping_.load()) break;
     std::map<std::string, std::pair<ContainerState, std::string>> now;
+    std::map<std::string, Running> running;
     for (const auto& c : runtime_->ListContainers()) {
       auto ns = c.config.labels.find(kPodNs), name = c.config.labels.find(kPodName);
       if (ns == c.config.labels.end() || name == c.config.labels.end()) continue;
       now[c.id] = {c.state, ns->second + "/" + name->second};
+      if (c.state == ContainerState::kRunning) running[c.id] = {ns->second + "/" + name->second, c.name, c.started_at};
+    }
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      running_ = std::move(running);
     }
     for (const auto& [id, sk] : now) {
       auto it = last.find(id);
@@ -348,10 +359,36 @@ std::vector<ContainerStatus> Kubelet::PodContainers(const std::string& uid) {
   return out;
 }
 
-Status Kubelet::TerminatePod(const std::string& uid, int64_t grace_seconds) {
-  for (const auto& c : PodContainers(uid)) {
+Status Kubelet::TerminatePod(const std::string& uid, int64_t grace_seconds, const bj::object* pod) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(grace_seconds);
+  auto containers = PodContainers(uid);
+  // preStop hooks first (in parallel), within the grace period.
+  std::vector<std::thread> hooks;
+  if (pod != nullptr && grace_seconds > 0) {
+    std::string pod_ip(api::StrAt(*pod, {"status", "podIP"}));
+    for (const auto& c : containers) {
+      if (c.state != ContainerState::kRunning) continue;
+      const bj::object* spec = ContainerSpec(*pod, c.name, nullptr);
+      const bj::object* hook = spec ? api::ObjAt(*spec, {"lifecycle", "preStop"}) : nullptr;
+      if (hook == nullptr) continue;
+      hooks.emplace_back([this, hook = *hook, spec = *spec, pod_ip, id = c.id, grace_seconds, p = *pod, name = c.name] {
+        if (const auto* sl = api::ObjAt(hook, {"sleep"})) {
+          std::this_thread::sleep_for(std::chrono::seconds(std::min<int64_t>(api::IntAt(*sl, {"seconds"}).value_or(0), grace_seconds)));
+          return;
+        }
+        auto r = RunProbe(hook, spec, pod_ip, id, runtime_, std::chrono::seconds(grace_seconds));
+        if (!r.ok) Event(p, "Warning", "FailedPreStopHook", "PreStopHook failed: " + r.message);
+      });
+    }
+  }
+  for (auto& t : hooks) t.join();
+  for (const auto& c : containers) {
     if (c.state == ContainerState::kRunning || c.state == ContainerState::kCreated) {
-      RETURN_IF_ERROR(runtime_->StopContainer(c.id, std::chrono::seconds(grace_seconds)));
+      auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() < 0) left = std::chrono::seconds(0);
+      // (At least 2 s after a preStop hook, as upstream's minimum.)
+      if (!hooks.empty() && left < std::chrono::seconds(2)) left = std::chrono::seconds(2);
+      RETURN_IF_ERROR(runtime_->StopContainer(c.id, left));
     }
   }
   for (const auto& s : runtime_->ListPodSandboxes()) {
@@ -527,6 +564,15 @@ Status Kubelet::StartContainer(const bj::object& pod, const bj::object& c, bool 
   }
   Event(pod, "Normal", "Started", "Started container " + name);
   state.waiting.erase(name);
+  if (const auto* hook = api::ObjAt(c, {"lifecycle", "postStart"})) {
+    auto r = RunProbe(*hook, c, pod_ip, *id, runtime_,
+                      std::chrono::seconds(api::IntAt(pod, {"spec", "terminationGracePeriodSeconds"}).value_or(30)));
+    if (!r.ok) {
+      Event(pod, "Warning", "FailedPostStartHook", "PostStartHook failed: " + r.message);
+      Event(pod, "Normal", "Killing", "FailedPostStartHook");
+      (void)runtime_->StopContainer(*id, std::chrono::seconds(0));
+    }
+  }
   return Status::OK();
 }
 
@@ -559,7 +605,7 @@ Status Kubelet::SyncPod(const std::string& key) {
     for (const auto& c : PodContainers(uid)) {
       if (c.state == ContainerState::kRunning) Event(pod, "Normal", "Killing", "Stopping container " + c.name);
     }
-    RETURN_IF_ERROR(TerminatePod(uid, grace));
+    RETURN_IF_ERROR(TerminatePod(uid, grace, &pod));
     bj::value opts = bj::object{{"kind", "DeleteOptions"},
                                 {"apiVersion", "v1"},
                                 {"gracePeriodSeconds", 0},
@@ -577,6 +623,26 @@ Status Kubelet::SyncPod(const std::string& key) {
       if (s.config.uid == uid && s.state == runtime::SandboxState::kReady) RETURN_IF_ERROR(runtime_->StopPodSandbox(s.id));
     }
     return Status::OK();
+  }
+  if (auto deadline = api::IntAt(pod, {"spec", "activeDeadlineSeconds"})) {
+    auto started = api::ParseTime(api::StrAt(pod, {"status", "startTime"}));
+    if (started) {
+      auto end = *started + std::chrono::seconds(*deadline);
+      auto wall = std::chrono::system_clock::now();
+      if (wall >= end) {
+        Event(pod, "Normal", "DeadlineExceeded", "Pod was active on the node longer than the specified deadline");
+        int64_t grace = api::IntAt(pod, {"spec", "terminationGracePeriodSeconds"}).value_or(30);
+        for (const auto& c : PodContainers(uid)) {
+          if (c.state == ContainerState::kRunning) RETURN_IF_ERROR(runtime_->StopContainer(c.id, std::chrono::seconds(grace)));
+        }
+        bj::object status{{"phase", "Failed"},
+                          {"reason", "DeadlineExceeded"},
+                          {"message", "Pod was active on the node longer than the specified deadline"}};
+        auto r = client_->Patch(path + "/status", "application/merge-patch+json", bj::object{{"status", std::move(status)}});
+        return r.ok() || r.status().IsNotFound() ? Status::OK() : r.status();
+      }
+      queue_->AddAfter(key, end - wall);
+    }
   }
   PodState state;
   {
@@ -747,8 +813,9 @@ Status Kubelet::SyncPod(const std::string& key) {
     }
     int attempt = last ? last->attempt + 1 : 0;
     if (last != nullptr && last->state == ContainerState::kExited) {
-      // CrashLoopBackOff: 10 s doubling per restart, from when it exited.
-      auto delay = Backoff(attempt);
+      // CrashLoopBackOff: the first restart at once, then 10 s doubling per
+      // restart (to 5 min), counted from when it exited.
+      std::chrono::seconds delay = attempt <= 1 ? 0s : Backoff(attempt - 1);
       auto finished = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::nanoseconds(last->finished_at)));
       // A container that ran 10 minutes without trouble starts its back-off over.
@@ -891,8 +958,18 @@ Status Kubelet::UpdatePodStatus(const bj::object& pod, const std::string& sandbo
     bool restarting_waiting = w != state.waiting.end() && cur != nullptr && cur->state == ContainerState::kExited;
     if (cur != nullptr && cur->state == ContainerState::kRunning && !restarting_waiting) {
       s["state"] = bj::object{{"running", bj::object{{"startedAt", NsTime(cur->started_at)}}}};
-      s["started"] = true;
-      s["ready"] = !init;  // no readiness probe: ready once running
+      // Without probes: started and ready once running.
+      bool started = true, ready = !init;
+      bool has_startup = api::ObjAt(spec, {"startupProbe"}) != nullptr;
+      bool has_readiness = api::ObjAt(spec, {"readinessProbe"}) != nullptr;
+      if (has_startup || has_readiness) {
+        std::lock_guard<std::mutex> l(mu_);
+        auto p = probes_.find(cur->id);
+        if (has_startup) started = p != probes_.end() && p->second.started;
+        if (has_readiness) ready = p != probes_.end() && p->second.ready;
+      }
+      s["started"] = started;
+      s["ready"] = ready && started;
       *kind = 1;
       if (prev != nullptr) s["lastState"] = bj::object{{"terminated", terminated(*prev)}};
     } else if (cur != nullptr && cur->state == ContainerState::kExited && !restarting_waiting) {
@@ -1122,6 +1199,133 @@ void Kubelet::ServeLogs(const std::shared_ptr<apiserver::http::Exchange>& ex, co
   };
   (void)WriteLogs(path, *opts, out, finished);
   stream->Finish();
+}
+
+void Kubelet::ProbeLoop() {
+  while (!stopping_.load()) {
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait_for(l, 100ms, [this] { return stopping_.load(); });
+    }
+    if (stopping_.load()) break;
+    std::map<std::string, Running> running;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      running = running_;
+      // Containers that stopped take their probe state with them.
+      for (auto it = probes_.begin(); it != probes_.end();) {
+        it = running_.count(it->first) ? std::next(it) : probes_.erase(it);
+      }
+    }
+    auto now = std::chrono::steady_clock::now();
+    for (const auto& [id, r] : running) {
+      client::ObjectPtr pod = pods_->Get(r.pod_key);
+      if (pod == nullptr || !api::StrAt(*pod, {"metadata", "deletionTimestamp"}).empty()) continue;
+      const bj::object* spec = ContainerSpec(*pod, r.container, nullptr);
+      if (spec == nullptr) continue;
+      const bj::object* startup = api::ObjAt(*spec, {"startupProbe"});
+      const bj::object* live = api::ObjAt(*spec, {"livenessProbe"});
+      const bj::object* ready = api::ObjAt(*spec, {"readinessProbe"});
+      if (!startup && !live && !ready) continue;
+      std::string kind;
+      const bj::object* probe = nullptr;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        auto [it, fresh] = probes_.try_emplace(id);
+        ProbeState& ps = it->second;
+        if (fresh) {
+          ps.pod_key = r.pod_key;
+          ps.container = r.container;
+          ps.started = startup == nullptr;
+          // The first run comes initialDelaySeconds after the container started.
+          auto wall_started = std::chrono::system_clock::time_point(
+              std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(r.started_at)));
+          auto since = std::chrono::system_clock::now() - wall_started;
+          auto at = [&](const bj::object* p) {
+            auto delay = std::chrono::seconds(p ? api::IntAt(*p, {"initialDelaySeconds"}).value_or(0) : 0);
+            return now + std::max<std::chrono::steady_clock::duration>(0s, delay - since);
+          };
+          ps.next_start = at(startup);
+          ps.next_live = at(live);
+          ps.next_ready = at(ready);
+        }
+        if (ps.in_flight) continue;
+        if (!ps.started) {
+          if (startup && now >= ps.next_start) kind = "Startup", probe = startup;
+        } else if (live && now >= ps.next_live) {
+          kind = "Liveness", probe = live;
+        } else if (ready && now >= ps.next_ready) {
+          kind = "Readiness", probe = ready;
+        }
+        if (probe == nullptr) continue;
+        ps.in_flight = true;
+      }
+      std::string pod_ip(api::StrAt(*pod, {"status", "podIP"}));
+      probe_pool_->Submit([this, id = id, kind, p = *probe, c = *spec, pd = *pod, pod_ip]() mutable {
+        ProbeOne(id, kind, std::move(p), std::move(c), std::move(pd), std::move(pod_ip));
+      });
+    }
+  }
+}
+
+void Kubelet::ProbeOne(const std::string& id, const std::string& kind, bj::object probe, bj::object container,
+                       bj::object pod, std::string pod_ip) {
+  auto timeout = std::chrono::seconds(std::max<int64_t>(1, api::IntAt(probe, {"timeoutSeconds"}).value_or(1)));
+  auto period = std::chrono::seconds(std::max<int64_t>(1, api::IntAt(probe, {"periodSeconds"}).value_or(10)));
+  int64_t success_threshold = std::max<int64_t>(1, api::IntAt(probe, {"successThreshold"}).value_or(1));
+  int64_t failure_threshold = std::max<int64_t>(1, api::IntAt(probe, {"failureThreshold"}).value_or(3));
+  ProbeResult r = RunProbe(probe, container, pod_ip, id, runtime_, timeout);
+  std::string name(api::StrAt(container, {"name"}));
+  bool sync = false, kill = false;
+  std::string pod_key;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = probes_.find(id);
+    if (it == probes_.end()) return;
+    ProbeState& ps = it->second;
+    ps.in_flight = false;
+    pod_key = ps.pod_key;
+    auto next = std::chrono::steady_clock::now() + period;
+    if (kind == "Startup") {
+      ps.next_start = next;
+      if (r.ok) {
+        ps.started = true;
+        sync = true;
+      } else if (++ps.start_failures >= failure_threshold) {
+        kill = true;
+      }
+    } else if (kind == "Liveness") {
+      ps.next_live = next;
+      if (r.ok) ps.live_failures = 0;
+      else if (++ps.live_failures >= failure_threshold) kill = true;
+    } else {
+      ps.next_ready = next;
+      if (r.ok) {
+        ps.ready_failures = 0;
+        if (++ps.ready_successes >= success_threshold && !ps.ready) {
+          ps.ready = true;
+          sync = true;
+        }
+      } else {
+        ps.ready_successes = 0;
+        if (++ps.ready_failures >= failure_threshold && ps.ready) {
+          ps.ready = false;
+          sync = true;
+        }
+        // Not ready from the start until a success.
+      }
+    }
+  }
+  if (!r.ok) Event(pod, "Warning", "Unhealthy", kind + " probe failed: " + r.message);
+  if (kill) {
+    Event(pod, "Normal", "Killing", "Container " + name + " failed " + (kind == "Startup" ? "startup" : "liveness") +
+                                        " probe, will be restarted");
+    int64_t grace = api::IntAt(probe, {"terminationGracePeriodSeconds"})
+                        .value_or(api::IntAt(pod, {"spec", "terminationGracePeriodSeconds"}).value_or(30));
+    (void)runtime_->StopContainer(id, std::chrono::seconds(grace));
+    sync = true;
+  }
+  if (sync && queue_) queue_->Add(pod_key);
 }
 
 }  // namespace kubepp::kubelet

@@ -26,6 +26,7 @@
 #include "client/informer.h"
 #include "client/rest.h"
 #include "client/workqueue.h"
+#include "common/thread_pool.h"
 #include "kubelet/cni/cni.h"
 #include "kubelet/images/image_store.h"
 #include "kubelet/node_info.h"
@@ -78,6 +79,17 @@ class Kubelet {
     std::chrono::steady_clock::time_point retry_at;
     int failures = 0;
   };
+  // Probe results per running container (by container id).
+  struct ProbeState {
+    std::string pod_key, container;
+    bool started = false, ready = false, in_flight = false;
+    int live_failures = 0, ready_successes = 0, ready_failures = 0, start_failures = 0;
+    std::chrono::steady_clock::time_point next_live, next_ready, next_start;
+  };
+  struct Running {  // a running container, as the last relist saw it
+    std::string pod_key, container;
+    int64_t started_at = 0;
+  };
   struct PodState {
     std::map<std::string, Waiting> waiting;  // container name -> why it is not running
     std::string volume_error;
@@ -89,9 +101,12 @@ class Kubelet {
   Status RenewLease();
   void HeartbeatLoop();
   void RelistLoop();
+  void ProbeLoop();
+  void ProbeOne(const std::string& id, const std::string& kind, bj::object probe, bj::object container,
+                bj::object pod, std::string pod_ip);
   void Worker();
   Status SyncPod(const std::string& key);
-  Status TerminatePod(const std::string& uid, int64_t grace_seconds);
+  Status TerminatePod(const std::string& uid, int64_t grace_seconds, const bj::object* pod = nullptr);
   Status StartContainer(const bj::object& pod, const bj::object& container, bool init, int attempt,
                         const std::string& sandbox_id, const std::map<std::string, std::string>& volumes,
                         const std::string& pod_ip, PodState& state);
@@ -123,6 +138,9 @@ class Kubelet {
   std::string node_uid_;                   // GUARDED_BY(mu_)
   std::string pod_cidr_;                   // GUARDED_BY(mu_)
   std::map<std::string, PodState> state_;  // GUARDED_BY(mu_) by pod uid
+  std::map<std::string, ProbeState> probes_;  // GUARDED_BY(mu_) by container id
+  std::map<std::string, Running> running_;    // GUARDED_BY(mu_) by container id
+  std::unique_ptr<ThreadPool> probe_pool_;
 };
 
 }  // namespace kubepp::kubelet

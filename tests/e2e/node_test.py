@@ -300,6 +300,52 @@ print(client.CoreV1Api().read_namespaced_pod_log("talk", sys.argv[2], tail_lines
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertEqual(out.stdout, "line 5\n")
 
+    def test_probes_hooks_and_deadlines(self):
+        # Liveness: the probe's file disappears after a while; the container is restarted.
+        live = c("c", "sh", "-c", "touch /tmp/healthy; sleep 2; rm /tmp/healthy; sleep 3600",
+                 livenessProbe={"exec": {"command": ["cat", "/tmp/healthy"]}, "periodSeconds": 1, "failureThreshold": 2})
+        self.ok("apply", "-f", "-", input=pod("live", [live], self.ns))
+        o = self.wait_pod("live", lambda o: o["status"].get("containerStatuses", [{}])[0].get("restartCount", 0) >= 1, 60,
+                          "a liveness restart")
+        events = self.ok("get", "events", "--field-selector", "involvedObject.name=live", *self.n)
+        self.assertIn("Liveness probe failed", events)
+        self.assertIn("failed liveness probe, will be restarted", events)
+        # Readiness gates Ready: not ready until the file exists, then ready.
+        ready = c("c", "sh", "-c", "sleep 2; touch /tmp/ready; sleep 3600",
+                  readinessProbe={"exec": {"command": ["cat", "/tmp/ready"]}, "periodSeconds": 1})
+        self.ok("apply", "-f", "-", input=pod("ready", [ready], self.ns))
+        o = self.wait_pod("ready", lambda o: o["status"].get("phase") == "Running", 60)
+        self.assertFalse(o["status"]["containerStatuses"][0]["ready"])
+        o = self.wait_pod("ready", lambda o: o["status"]["containerStatuses"][0].get("ready"), 30, "readiness")
+        conds = {x["type"]: x["status"] for x in o["status"]["conditions"]}
+        self.assertEqual(conds["Ready"], "True")
+        # httpGet and tcpSocket probes against the pod's address; a startup probe gates them.
+        web = c("c", "httpd", "-f", "-p", "8080", "-h", "/var/www", ports=[{"name": "http", "containerPort": 8080}],
+                startupProbe={"tcpSocket": {"port": 8080}, "periodSeconds": 1},
+                readinessProbe={"httpGet": {"path": "/index.html", "port": "http"}, "periodSeconds": 1})
+        self.ok("apply", "-f", "-", input=pod("web", [web], self.ns))
+        o = self.wait_pod("web", lambda o: o["status"].get("containerStatuses", [{}])[0].get("ready"), 60, "web ready")
+        self.assertTrue(o["status"]["containerStatuses"][0]["started"])
+        # postStart runs before the container counts as started; preStop runs on deletion.
+        hooks = c("c", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done",
+                  lifecycle={"postStart": {"exec": {"command": ["sh", "-c", "echo post > /tmp/post"]}},
+                             "preStop": {"exec": {"command": ["sh", "-c", "echo stopping > /proc/1/fd/1"]}}})
+        self.ok("apply", "-f", "-", input=pod("hooks", [hooks], self.ns))
+        self.wait_pod("hooks", lambda o: o["status"].get("phase") == "Running", 60)
+        self.ok("delete", "pod", "hooks", "--wait=true", *self.n, timeout=60)
+        logs_dir = os.path.join(self.s.data_dir, "agent", "logs", "pods")
+        found = ""
+        for root, _, files in os.walk(logs_dir):
+            if "/" + self.ns + "_hooks_" in root:
+                for f in files:
+                    found += read(os.path.join(root, f))
+        self.assertIn("stdout F stopping", found)
+        # activeDeadlineSeconds: the pod fails once it has run that long.
+        self.ok("apply", "-f", "-", input=pod("deadline", [c("c", "sleep", "3600")], self.ns,
+                                               extra={"activeDeadlineSeconds": 2}))
+        o = self.wait_pod("deadline", lambda o: o["status"].get("phase") == "Failed", 60)
+        self.assertEqual(o["status"]["reason"], "DeadlineExceeded")
+
     def test_python_client_sees_running_pods(self):
         self.ok("apply", "-f", "-", input=pod("py", [c("c", "sleep", "3600")], self.ns))
         self.wait_pod("py", lambda o: o["status"].get("phase") == "Running", 60)
