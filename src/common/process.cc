@@ -68,7 +68,7 @@ Result<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
   if (::pipe2(errpipe, O_CLOEXEC) != 0) return ErrnoStatus("pipe", "", errno);
   pid_t parent = ::getpid();
 
-  pid_t pid = ::fork();
+  pid_t pid = ::vfork();  // no page-table copy: the child only sets up fds and execs
   if (pid < 0) return ErrnoStatus("fork", "", errno);
   if (pid == 0) {
     if (options.die_with_parent) {

@@ -42,7 +42,8 @@ std::string DefaultNodeName() {
 Result<std::unique_ptr<Agent>> Agent::Start(client::RestClient* client, AgentOptions o) {
   auto a = std::unique_ptr<Agent>(new Agent());
   RETURN_IF_ERROR(MakeDirs(o.dir, 0750));
-  bj::object saved{{"bridge", o.bridge}, {"clusterCIDR", o.cluster_cidr}, {"serviceCIDR", o.service_cidr}};
+  bj::object saved{{"bridge", o.bridge}, {"clusterCIDR", o.cluster_cidr}, {"serviceCIDR", o.service_cidr},
+                   {"masquerade", o.masquerade}};
   RETURN_IF_ERROR(WriteFileAtomic(JoinPath(o.dir, "agent.json"), json::Serialize(saved), 0600));
   auto store = images::ImageStore::Open(JoinPath(o.dir, "images"));
   if (!store.ok()) return store.status();
@@ -63,7 +64,10 @@ Result<std::unique_ptr<Agent>> Agent::Start(client::RestClient* client, AgentOpt
   nc.bridge = o.bridge;
   nc.subnet = o.kubelet.pod_cidr;
   nc.state_dir = JoinPath(o.dir, "cni");
-  nc.masquerade = o.masquerade;
+  nc.masquerade = false;
+  if (o.masquerade) {
+    if (Status st = cni::EnsureMasquerade(o.cluster_cidr); !st.ok()) Log().Warning("masquerade rule", {{"err", st.ToString()}});
+  }
   a->network_ = std::make_unique<cni::Network>(nc);
   runtime::runc::Options ro;
   ro.root = JoinPath(o.dir, "runtime");
@@ -133,6 +137,7 @@ Status CleanupNode(const std::string& dir) {
     std::string cidr(api::StrAt(o, {key}));
     if (!cidr.empty()) (void)cni::RemoveBlackholeRoute(cidr);
   }
+  if (api::BoolAt(o, {"masquerade"})) (void)cni::RemoveMasquerade(std::string(api::StrAt(o, {"clusterCIDR"})));
   return Status::OK();
 }
 

@@ -23,6 +23,8 @@ struct AgentOptions {
   std::string bridge = "kubepp0";
   std::string cluster_cidr = "10.42.0.0/16";
   std::string service_cidr = "10.43.0.0/16";
+  // Pods reach beyond the node by one MASQUERADE rule for the cluster range
+  // (flannel's way), not per-pod chains: iptables serializes on its lock.
   bool masquerade = true;
   // The kubelet API's clients (the API server) present certificates from this CA.
   std::string client_ca_pem;

@@ -384,7 +384,7 @@ Status Kubelet::TerminatePod(const std::string& uid, int64_t grace_seconds, cons
   for (auto& t : hooks) t.join();
   for (const auto& c : containers) {
     if (c.state == ContainerState::kRunning || c.state == ContainerState::kCreated) {
-      auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
+      auto left = std::chrono::ceil<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() < 0) left = std::chrono::seconds(0);
       // (At least 2 s after a preStop hook, as upstream's minimum.)
       if (!hooks.empty() && left < std::chrono::seconds(2)) left = std::chrono::seconds(2);
@@ -548,7 +548,9 @@ Status Kubelet::StartContainer(const bj::object& pod, const bj::object& c, bool 
   cc.mounts.push_back({term_file, std::string(api::StrAt(c, {"terminationMessagePath"}, "/dev/termination-log")), false});
   cc.annotations["io.kubepp.container.terminationLog"] = term_file;
 
+  auto t_create = std::chrono::steady_clock::now();
   auto id = runtime_->CreateContainer(sandbox_id, cc);
+  Log().V(2, "container created", {{"container", name}, {"ms", std::to_string((std::chrono::steady_clock::now() - t_create) / 1ms)}});
   if (!id.ok()) {
     std::string msg = id.status().message();
     Event(pod, "Warning", "Failed", "Error: " + msg);
@@ -556,7 +558,10 @@ Status Kubelet::StartContainer(const bj::object& pod, const bj::object& c, bool 
     return wait(config ? "CreateContainerError" : "RunContainerError", msg, Backoff(w.failures + 1));
   }
   Event(pod, "Normal", "Created", "Created container " + name);
-  if (Status st = runtime_->StartContainer(*id); !st.ok()) {
+  auto t_start = std::chrono::steady_clock::now();
+  Status started = runtime_->StartContainer(*id);
+  Log().V(2, "container started", {{"container", name}, {"ms", std::to_string((std::chrono::steady_clock::now() - t_start) / 1ms)}});
+  if (Status st = started; !st.ok()) {
     std::string msg = st.message();
     Event(pod, "Warning", "Failed", "Error: " + msg);
     (void)runtime_->RemoveContainer(*id);
@@ -577,6 +582,12 @@ Status Kubelet::StartContainer(const bj::object& pod, const bj::object& c, bool 
 }
 
 Status Kubelet::SyncPod(const std::string& key) {
+  auto t_sync = std::chrono::steady_clock::now();
+  struct Timer {
+    const std::string& key;
+    std::chrono::steady_clock::time_point t0;
+    ~Timer() { Log().V(2, "synced", {{"pod", key}, {"ms", std::to_string((std::chrono::steady_clock::now() - t0) / 1ms)}}); }
+  } timer{key, t_sync};
   client::ObjectPtr ptr = pods_->Get(key);
   if (ptr == nullptr) {
     // Gone from the API: stop whatever still runs for it.
@@ -752,7 +763,9 @@ Status Kubelet::SyncPod(const std::string& key) {
       }
     }
     sc.labels = {{kPodUid, uid}, {kPodName, sc.name}, {kPodNs, sc.ns}};
+    auto t_sandbox = std::chrono::steady_clock::now();
     auto id = runtime_->RunPodSandbox(sc);
+    Log().V(2, "sandbox", {{"pod", key}, {"ms", std::to_string((std::chrono::steady_clock::now() - t_sandbox) / 1ms)}});
     if (!id.ok()) {
       Event(pod, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: " + id.status().message());
       save();

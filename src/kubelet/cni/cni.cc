@@ -168,4 +168,28 @@ Status RemoveBlackholeRoute(const std::string& cidr) {
   return Status::OK();  // absent is fine
 }
 
+namespace {
+std::vector<std::string> MasqueradeRule(const std::string& op, const std::string& cidr) {
+  return {"iptables", "-w", "-t", "nat", op, "POSTROUTING", "-s", cidr, "!", "-d", cidr, "-m", "comment", "--comment",
+          "kubepp: pods to outside the cluster range", "-j", "MASQUERADE"};
+}
+}  // namespace
+
+Status EnsureMasquerade(const std::string& cidr) {
+  auto check = RunCommand(MasqueradeRule("-C", cidr), {}, "", std::chrono::seconds(30));
+  if (check.ok() && check->exit_code == 0) return Status::OK();
+  auto r = RunCommand(MasqueradeRule("-A", cidr), {}, "", std::chrono::seconds(30));
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) return Status::Internal("iptables: " + r->err);
+  return Status::OK();
+}
+
+Status RemoveMasquerade(const std::string& cidr) {
+  for (int i = 0; i < 8; ++i) {  // every copy
+    auto r = RunCommand(MasqueradeRule("-D", cidr), {}, "", std::chrono::seconds(30));
+    if (!r.ok() || r->exit_code != 0) break;
+  }
+  return Status::OK();
+}
+
 }  // namespace kubepp::kubelet::cni

@@ -71,4 +71,8 @@ class Network {
 Status EnsureBlackholeRoute(const std::string& cidr);
 Status RemoveBlackholeRoute(const std::string& cidr);
 
+// One NAT rule for traffic from the cluster range to elsewhere (idempotent).
+Status EnsureMasquerade(const std::string& cluster_cidr);
+Status RemoveMasquerade(const std::string& cluster_cidr);
+
 }  // namespace kubepp::kubelet::cni

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -184,37 +185,52 @@ int Run(const Options& o) {
   bool exited = false;
   int exit_code = 0;
   char buf[65536];
+  // Children's exits arrive on a signalfd, so the loop sleeps in poll until
+  // output or an exit: an idle container costs its shim nothing.
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &chld, nullptr);
+  int sigfd = ::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  auto reap = [&] {
+    for (;;) {
+      int st = 0;
+      pid_t p = ::waitpid(-1, &st, WNOHANG);
+      if (p <= 0) break;
+      if (p == init) {
+        exited = true;
+        exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      }
+    }
+  };
+  reap();  // an exit before the signalfd existed
   // Until the container's init exits and both pipes are drained.
   while (open_streams > 0 || !exited) {
+    std::vector<pollfd> fds;
+    for (auto& s : streams) {
+      if (s.fd >= 0) fds.push_back({s.fd, POLLIN, 0});
+    }
+    if (!exited && sigfd >= 0) fds.push_back({sigfd, POLLIN, 0});
+    // After init's exit the pipes get a short while to drain (holders die
+    // with the pid namespace); a lost init is looked for every few seconds.
+    int timeout = exited ? 200 : (sigfd >= 0 ? 5000 : 100);
+    int n = ::poll(fds.data(), fds.size(), timeout);
+    if (n < 0 && errno != EINTR) break;
+    if (n == 0 && exited) break;
     if (!exited) {
-      // Reap everything reparented to us; note init's status.
-      for (;;) {
-        int st = 0;
-        pid_t p = ::waitpid(-1, &st, WNOHANG);
-        if (p <= 0) break;
-        if (p == init) {
-          exited = true;
-          exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      if (sigfd >= 0) {
+        signalfd_siginfo si;
+        while (::read(sigfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
         }
       }
+      reap();
       if (!exited && init > 0 && ::kill(init, 0) != 0 && errno == ESRCH) {
         exited = true;  // not our child after all (adopted by another reaper)
         exit_code = 255;
       }
     }
-    std::vector<pollfd> fds;
-    for (auto& s : streams) {
-      if (s.fd >= 0) fds.push_back({s.fd, POLLIN, 0});
-    }
-    if (fds.empty()) {
-      if (!exited) ::usleep(20000);
-      continue;
-    }
-    int n = ::poll(fds.data(), fds.size(), exited ? 200 : 50);
-    if (n < 0 && errno != EINTR) break;
-    if (n == 0 && exited) break;  // init gone and the pipes quiet: holders were killed with the pid namespace
     for (auto& pf : fds) {
-      if (pf.revents == 0) continue;
+      if (pf.revents == 0 || pf.fd == sigfd) continue;
       for (auto& s : streams) {
         if (s.fd != pf.fd) continue;
         ssize_t got = ::read(s.fd, buf, sizeof buf);
@@ -229,6 +245,7 @@ int Run(const Options& o) {
         }
       }
     }
+    if (fds.empty()) ::usleep(20000);
   }
   for (auto& s : streams) {
     if (s.fd >= 0 && log.valid()) Flush(s, log.get(), true);

@@ -157,6 +157,10 @@ Status CreateNamespaces(const std::string& dir, const std::string& hostname) {
       st = Status::IOError("bind-mount " + src + ": " + std::strerror(errno));
     }
   }
+  // An explicit byte, not EOF: children other threads fork meanwhile hold
+  // copies of this pipe's write end.
+  char go = 1;
+  (void)!::write(done[1], &go, 1);
   ::close(done[1]);
   int ws;
   while (::waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
@@ -186,7 +190,58 @@ Result<std::unique_ptr<RuncRuntime>> RuncRuntime::New(Options options, images::I
   }
   if (Status st = MakeDirs(options.runc_root, 0700); !st.ok()) return st;
   if (::access(options.runc.c_str(), X_OK) != 0) return Status::NotFound("runc not found at " + options.runc);
-  return std::unique_ptr<RuncRuntime>(new RuncRuntime(std::move(options), images, network));
+  auto rt = std::unique_ptr<RuncRuntime>(new RuncRuntime(std::move(options), images, network));
+  for (bool sandbox : {true, false}) {
+    auto names = ListDir(JoinPath(rt->options_.root, sandbox ? "sandboxes" : "containers"));
+    if (!names.ok()) continue;
+    for (const auto& n : *names) {
+      std::string dir = sandbox ? rt->SandboxDir(n) : rt->ContainerDir(n);
+      if (auto m = ReadMeta(dir + "/meta.json"); m.ok()) {
+        (sandbox ? rt->sandboxes_ : rt->containers_)[n] = std::move(*m);
+        continue;
+      }
+      // A creation cut short (no meta.json yet): undo what it made.
+      if (sandbox) {
+        (void)ReleaseNamespaces(dir + "/ns");
+      } else {
+        ::umount2((dir + "/bundle/rootfs").c_str(), MNT_DETACH);
+      }
+      (void)RemoveAll(dir);
+    }
+  }
+  return rt;
+}
+
+Result<bj::object> RuncRuntime::Meta(bool sandbox, const std::string& id) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto& m = sandbox ? sandboxes_ : containers_;
+  auto it = m.find(id);
+  if (it == m.end()) return Status::NotFound(std::string(sandbox ? "pod sandbox " : "container ") + id + " not found");
+  return it->second;
+}
+
+Status RuncRuntime::SaveMeta(bool sandbox, const std::string& id, const bj::object& meta) {
+  std::string dir = sandbox ? SandboxDir(id) : ContainerDir(id);
+  RETURN_IF_ERROR(WriteFileAtomic(dir + "/meta.json", json::Serialize(meta), 0600));
+  std::lock_guard<std::mutex> l(mu_);
+  (sandbox ? sandboxes_ : containers_)[id] = meta;
+  return Status::OK();
+}
+
+void RuncRuntime::DropMeta(bool sandbox, const std::string& id) {
+  std::lock_guard<std::mutex> l(mu_);
+  (sandbox ? sandboxes_ : containers_).erase(id);
+  if (!sandbox) {
+    exits_.erase(id);
+    pids_.erase(id);
+  }
+}
+
+std::vector<std::string> RuncRuntime::Ids(bool sandbox) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<std::string> out;
+  for (const auto& [id, m] : sandbox ? sandboxes_ : containers_) out.push_back(id);
+  return out;
 }
 
 std::string RuncRuntime::PodCgroup(const PodSandboxConfig& c) const {
@@ -210,7 +265,6 @@ Result<std::vector<std::string>> RuncRuntime::Runc(const std::vector<std::string
 }
 
 Result<std::string> RuncRuntime::RunPodSandbox(const PodSandboxConfig& c) {
-  std::lock_guard<std::mutex> l(mu_);
   std::string id = RandomId();
   std::string dir = SandboxDir(id);
   if (Status st = MakeDirs(dir, 0700); !st.ok()) return st;
@@ -246,12 +300,12 @@ Result<std::string> RuncRuntime::RunPodSandbox(const PodSandboxConfig& c) {
                   {"ip", ip},
                   {"state", "ready"},
                   {"createdAt", NowNs()}};
-  if (Status st = WriteFileAtomic(dir + "/meta.json", json::Serialize(meta), 0600); !st.ok()) return fail(st);
+  if (Status st = SaveMeta(true, id, meta); !st.ok()) return fail(st);
   return id;
 }
 
 Result<PodSandboxStatus> RuncRuntime::GetPodSandboxStatus(const std::string& id) {
-  auto m = ReadMeta(SandboxDir(id) + "/meta.json");
+  auto m = Meta(true, id);
   if (!m.ok()) return Status::NotFound("pod sandbox " + id + " not found");
   PodSandboxStatus s;
   s.id = id;
@@ -273,9 +327,7 @@ Result<PodSandboxStatus> RuncRuntime::GetPodSandboxStatus(const std::string& id)
 
 std::vector<PodSandboxStatus> RuncRuntime::ListPodSandboxes() {
   std::vector<PodSandboxStatus> out;
-  auto names = ListDir(JoinPath(options_.root, "sandboxes"));
-  if (!names.ok()) return out;
-  for (const auto& n : *names) {
+  for (const auto& n : Ids(true)) {
     if (auto s = GetPodSandboxStatus(n); s.ok()) out.push_back(std::move(*s));
   }
   return out;
@@ -293,10 +345,10 @@ Status RuncRuntime::StopPodSandbox(const std::string& id) {
   if (network_ != nullptr && !s->config.host_network) {
     if (Status st = network_->Del(id, dir + "/ns/net", {s->config.ns, s->config.name, s->config.uid}); !st.ok()) return st;
   }
-  auto m = ReadMeta(dir + "/meta.json");
+  auto m = Meta(true, id);
   if (m.ok() && api::StrAt(*m, {"state"}) != "notready") {
     (*m)["state"] = "notready";
-    if (Status st = WriteFileAtomic(dir + "/meta.json", json::Serialize(*m), 0600); !st.ok()) return st;
+    if (Status st = SaveMeta(true, id, *m); !st.ok()) return st;
   }
   return Status::OK();
 }
@@ -308,13 +360,13 @@ Status RuncRuntime::RemovePodSandbox(const std::string& id) {
       if (Status st = RemoveContainer(c.id); !st.ok()) return st;
     }
   }
-  std::lock_guard<std::mutex> l(mu_);
   std::string dir = SandboxDir(id);
   if (auto s = GetPodSandboxStatus(id); s.ok()) {
     // The pod's cgroup (runc removed its containers').
     if (Status st = RemoveCgroup(PodCgroup(s->config)); !st.ok()) return st;
   }
   (void)ReleaseNamespaces(dir + "/ns");
+  DropMeta(true, id);
   return RemoveAll(dir);
 }
 
@@ -324,7 +376,6 @@ Result<std::string> RuncRuntime::CreateContainer(const std::string& sandbox_id, 
   if (sb->state != SandboxState::kReady) return Status::Conflict("pod sandbox " + sandbox_id + " is not ready");
   auto image = images_->Find(c.image);
   if (!image) return Status::NotFound("image \"" + c.image + "\" not present on the node");
-  std::lock_guard<std::mutex> l(mu_);
   std::string id = RandomId();
   std::string dir = ContainerDir(id), sdir = SandboxDir(sandbox_id);
   std::string rootfs = dir + "/bundle/rootfs";
@@ -379,7 +430,7 @@ Result<std::string> RuncRuntime::CreateContainer(const std::string& sandbox_id, 
                   {"labels", ToJson(c.labels)},
                   {"annotations", ToJson(c.annotations)},
                   {"memoryCgroup", MemoryCgroupDir(in.cgroups_path)}};
-  if (Status st = WriteFileAtomic(dir + "/meta.json", json::Serialize(meta), 0600); !st.ok()) return fail(st);
+  if (Status st = SaveMeta(false, id, meta); !st.ok()) return fail(st);
   auto shim = ChildProcess::Spawn({.argv = {options_.shim_binary, "shim", "--id", id, "--bundle", dir + "/bundle",
                                             "--state", dir, "--log", log_path, "--runc", options_.runc, "--runc-root",
                                             options_.runc_root, "--memory-cgroup", MemoryCgroupDir(in.cgroups_path)},
@@ -403,25 +454,29 @@ Result<std::string> RuncRuntime::CreateContainer(const std::string& sandbox_id, 
   if (report.rfind("ok ", 0) != 0) {
     (void)Runc({"delete", "--force", id}, std::chrono::seconds(10));
     std::string msg = report.rfind("error ", 0) == 0 ? report.substr(6) : "shim did not report: " + report;
+    DropMeta(false, id);
     return fail(Status::Internal(msg));
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    pids_[id] = {static_cast<pid_t>(std::atol(report.c_str() + 3)), ReadPid(dir + "/shim.pid")};
   }
   return id;
 }
 
 Status RuncRuntime::StartContainer(const std::string& id) {
-  std::string dir = ContainerDir(id);
-  auto m = ReadMeta(dir + "/meta.json");
-  if (!m.ok()) return Status::NotFound("container " + id + " not found");
+  auto m = Meta(false, id);
+  if (!m.ok()) return m.status();
   auto r = Runc({"start", id}, std::chrono::seconds(30));
   if (!r.ok()) return r.status();
   (*m)["startedAt"] = NowNs();
-  return WriteFileAtomic(dir + "/meta.json", json::Serialize(*m), 0600);
+  return SaveMeta(false, id, *m);
 }
 
 Result<ContainerStatus> RuncRuntime::GetContainerStatus(const std::string& id) {
   std::string dir = ContainerDir(id);
-  auto m = ReadMeta(dir + "/meta.json");
-  if (!m.ok()) return Status::NotFound("container " + id + " not found");
+  auto m = Meta(false, id);
+  if (!m.ok()) return m.status();
   ContainerStatus s;
   s.id = id;
   s.sandbox_id = std::string(api::StrAt(*m, {"sandboxId"}));
@@ -437,20 +492,36 @@ Result<ContainerStatus> RuncRuntime::GetContainerStatus(const std::string& id) {
   s.config.image = s.image;
   s.config.labels = MapFrom(*m, "labels");
   s.config.annotations = MapFrom(*m, "annotations");
-  if (auto e = ReadMeta(dir + "/exit.json"); e.ok()) {
+  std::optional<bj::object> exit;
+  pid_t init = 0, shim = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (auto e = exits_.find(id); e != exits_.end()) exit = e->second;
+    if (auto p = pids_.find(id); p != pids_.end()) std::tie(init, shim) = p->second;
+  }
+  if (!exit) {
+    if (auto e = ReadMeta(dir + "/exit.json"); e.ok()) {
+      exit = *e;
+      std::lock_guard<std::mutex> l(mu_);
+      exits_[id] = *e;
+    }
+  }
+  if (exit) {
     s.state = ContainerState::kExited;
-    s.exit_code = static_cast<int32_t>(api::IntAt(*e, {"exitCode"}).value_or(255));
-    s.finished_at = api::IntAt(*e, {"finishedAt"}).value_or(0);
-    s.reason = api::BoolAt(*e, {"oomKilled"}) ? "OOMKilled" : s.exit_code == 0 ? "Completed" : "Error";
+    s.exit_code = static_cast<int32_t>(api::IntAt(*exit, {"exitCode"}).value_or(255));
+    s.finished_at = api::IntAt(*exit, {"finishedAt"}).value_or(0);
+    s.reason = api::BoolAt(*exit, {"oomKilled"}) ? "OOMKilled" : s.exit_code == 0 ? "Completed" : "Error";
     return s;
   }
-  pid_t init = ReadPid(dir + "/init.pid");
-  if (Alive(init)) {
-    s.state = s.started_at > 0 ? ContainerState::kRunning : ContainerState::kCreated;
-    return s;
+  if (init == 0 || shim == 0) {
+    // After a restart of the runtime: read them once.
+    init = ReadPid(dir + "/init.pid");
+    shim = ReadPid(dir + "/shim.pid");
+    std::lock_guard<std::mutex> l(mu_);
+    if (containers_.count(id)) pids_[id] = {init, shim};
   }
-  if (Alive(ReadPid(dir + "/shim.pid"))) {
-    // The shim is about to record the exit.
+  if (Alive(init) || Alive(shim)) {
+    // (A live shim with a dead init is about to record the exit.)
     s.state = s.started_at > 0 ? ContainerState::kRunning : ContainerState::kCreated;
     return s;
   }
@@ -464,9 +535,7 @@ Result<ContainerStatus> RuncRuntime::GetContainerStatus(const std::string& id) {
 
 std::vector<ContainerStatus> RuncRuntime::ListContainers() {
   std::vector<ContainerStatus> out;
-  auto names = ListDir(JoinPath(options_.root, "containers"));
-  if (!names.ok()) return out;
-  for (const auto& n : *names) {
+  for (const auto& n : Ids(false)) {
     if (auto s = GetContainerStatus(n); s.ok()) out.push_back(std::move(*s));
   }
   return out;
@@ -497,12 +566,12 @@ Status RuncRuntime::RemoveContainer(const std::string& id) {
   std::string dir = ContainerDir(id);
   if (!PathExists(dir)) return Status::OK();
   if (Status st = StopContainer(id, std::chrono::seconds(0)); !st.ok()) return st;
-  std::lock_guard<std::mutex> l(mu_);
   (void)Runc({"delete", "--force", id}, std::chrono::seconds(30));
   std::string rootfs = dir + "/bundle/rootfs";
   if (::umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
     return Status::IOError("unmount " + rootfs + ": " + std::strerror(errno));
   }
+  DropMeta(false, id);
   return RemoveAll(dir);
 }
 

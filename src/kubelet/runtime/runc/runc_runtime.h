@@ -10,6 +10,8 @@
 //                           shim.pid, init.pid, exit.json, runc.log
 #pragma once
 
+#include <boost/json.hpp>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -19,6 +21,8 @@
 #include "kubelet/runtime/runtime.h"
 
 namespace kubepp::kubelet::runtime::runc {
+
+namespace bj = boost::json;
 
 struct Options {
   std::string root;                    // state (see above)
@@ -56,10 +60,21 @@ class RuncRuntime : public RuntimeService {
   Result<std::vector<std::string>> Runc(const std::vector<std::string>& args, std::chrono::milliseconds timeout);
   Status RemoveContainerFiles(const std::string& id);
 
+  // meta.json of sandboxes and containers, kept in memory (loaded at New):
+  // status reads touch no files but a container's exit.json until it exits.
+  Result<bj::object> Meta(bool sandbox, const std::string& id);
+  Status SaveMeta(bool sandbox, const std::string& id, const bj::object& meta);
+  void DropMeta(bool sandbox, const std::string& id);
+  std::vector<std::string> Ids(bool sandbox);
+
   Options options_;
   images::ImageStore* images_;
   cni::Network* network_;
-  std::mutex mu_;  // serializes sandbox/container creation and removal
+  std::mutex mu_;
+  std::map<std::string, bj::object> sandboxes_;   // GUARDED_BY(mu_)
+  std::map<std::string, bj::object> containers_;  // GUARDED_BY(mu_)
+  std::map<std::string, bj::object> exits_;       // GUARDED_BY(mu_): exit.json once seen
+  std::map<std::string, std::pair<pid_t, pid_t>> pids_;  // GUARDED_BY(mu_): init, shim
 };
 
 // Makes new network, IPC and UTS namespaces (hostname set) and bind-mounts

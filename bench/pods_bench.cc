@@ -1,0 +1,245 @@
+// bench/pods: pods on one real node (runc containers, CNI bridge), the image
+// present. In one run:
+//   floor   bare `runc run` of the test image (overlay rootfs over its
+//           layer, `true`, no network): what starting a container costs;
+//   pods    100 pods (busybox `sleep`) created through the API from 10
+//           client threads against `kubepp server --no-agent` plus a
+//           separate `kubepp kubelet`: create-to-Running latency as a watch
+//           sees it (p50/p99), pods/s from the first create to the last
+//           Running, and the kubelet's RSS.
+// Last line: "pods: p50 X ms, p99 Y ms, runc floor Z ms, ratio R" (R = p50 / floor).
+#include <signal.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <mutex>
+#include <thread>
+
+#include "api/object.h"
+#include "bench/measure.h"
+#include "client/rest.h"
+#include "common/file.h"
+#include "common/json.h"
+#include "common/net.h"
+#include "common/process.h"
+#include "kubelet/images/image_store.h"
+
+using namespace kubepp;
+using bench::Percentile;
+using SteadyClock = std::chrono::steady_clock;
+namespace bj = boost::json;
+
+namespace {
+
+std::vector<pid_t> g_children;
+
+std::string g_cleanup_kubepp, g_cleanup_dir;  // the node to clean up on a failure
+
+void Die(const std::string& what, const Status& st) {
+  std::fprintf(stderr, "pods bench: %s: %s\n", what.c_str(), st.ToString().c_str());
+  for (pid_t p : g_children) ::kill(p, SIGKILL);
+  if (!g_cleanup_dir.empty()) {
+    // Containers outlive their kubelet: remove them, then the temp dir.
+    (void)RunCommand({g_cleanup_kubepp, "kubelet", "--data-dir", g_cleanup_dir, "--cleanup"}, {}, "", std::chrono::seconds(300));
+    (void)RemoveAll(g_cleanup_dir.substr(0, g_cleanup_dir.rfind('/')));
+  }
+  std::exit(1);
+}
+
+double Ms(SteadyClock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// Median ms of `runs` bare `runc run`s of `true` in the image.
+double RuncFloor(const std::string& dir, const std::string& tarball, int runs) {
+  auto store = kubelet::images::ImageStore::Open(dir + "/images");
+  if (!store.ok()) Die("image store", store.status());
+  auto im = (*store)->Import(tarball);
+  if (!im.ok()) Die("import", im.status());
+  std::string lower;
+  for (const auto& d : (*store)->LayerDirs(im->front())) lower += (lower.empty() ? "" : ":") + d;
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    std::string b = dir + "/floor" + std::to_string(i);
+    for (const char* sub : {"/rootfs", "/upper", "/work"}) (void)MakeDirs(b + sub);
+    std::string opts = "lowerdir=" + lower + ",upperdir=" + b + "/upper,workdir=" + b + "/work";
+    auto t0 = SteadyClock::now();
+    if (::mount("overlay", (b + "/rootfs").c_str(), "overlay", 0, opts.c_str()) != 0) Die("mount", Status::IOError("overlay"));
+    bj::object spec{
+        {"ociVersion", "1.0.2"},
+        {"process", bj::object{{"terminal", false}, {"user", bj::object{{"uid", 0}, {"gid", 0}}},
+                               {"args", bj::array{"/bin/true"}}, {"env", bj::array{"PATH=/bin"}}, {"cwd", "/"}}},
+        {"root", bj::object{{"path", "rootfs"}}},
+        {"mounts", bj::array{bj::object{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}}}},
+        {"linux", bj::object{{"namespaces", bj::array{bj::object{{"type", "pid"}}, bj::object{{"type", "mount"}},
+                                                      bj::object{{"type", "network"}}, bj::object{{"type", "ipc"}},
+                                                      bj::object{{"type", "uts"}}}}}}};
+    (void)WriteFile(b + "/config.json", json::Serialize(spec));
+    auto r = RunCommand({"/usr/sbin/runc", "--root", dir + "/runc", "run", "--bundle", b, "floor" + std::to_string(i)}, {},
+                        "", std::chrono::seconds(30));
+    ms.push_back(Ms(SteadyClock::now() - t0));
+    ::umount2((b + "/rootfs").c_str(), MNT_DETACH);
+    if (!r.ok() || r->exit_code != 0) Die("runc run", r.ok() ? Status::Internal(r->err) : r.status());
+  }
+  return Percentile(ms, 0.5);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Pods on one real node"};
+  std::string kubepp = "build/bin/kubepp", images = "build/test-images";
+  int pods = 100, floor_runs = 20, threads = 10;
+  std::string keep_logs;
+  app.add_option("--kubepp", kubepp, "kubepp binary")->capture_default_str();
+  app.add_option("--images", images, "Test images (scripts/build-test-images)")->capture_default_str();
+  app.add_option("--pods", pods, "Pods to create")->capture_default_str();
+  app.add_option("--threads", threads, "Client threads creating them")->capture_default_str();
+  app.add_option("--keep-logs", keep_logs, "Copy the server's and kubelet's logs into this directory");
+  CLI11_PARSE(app, argc, argv);
+  if (::geteuid() != 0) Die("setup", Status::Forbidden("needs root"));
+  auto tmp = TempDir::Create("pods-bench");
+  if (!tmp.ok()) Die("temp dir", tmp.status());
+  std::string dir = tmp->path();
+  std::string tarball = images + "/busybox.tar";
+
+  double floor = RuncFloor(dir, tarball, floor_runs);
+  std::fprintf(stderr, "pods bench: runc run floor %.1f ms\n", floor);
+
+  auto port = PickFreePort();
+  auto kport = PickFreePort();
+  if (!port.ok() || !kport.ok()) Die("port", Status::Internal("no free port"));
+  std::string data = dir + "/server";
+  auto server = ChildProcess::Spawn({.argv = {kubepp, "server", "--no-agent", "--data-dir", data, "--https-port",
+                                              std::to_string(*port), "--cluster-cidr", "10.96.0.0/16"},
+                                     .stdout_path = dir + "/server.log",
+                                     .stderr_path = "=stdout"});
+  if (!server.ok()) Die("server", server.status());
+  g_children = {server->pid()};
+  std::string kc = data + "/kubeconfig";
+  for (int i = 0; i < 400 && ::access(kc.c_str(), R_OK) != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  auto cfg = client::LoadKubeconfig(kc);
+  if (!cfg.ok()) Die("kubeconfig", cfg.status());
+  client::RestClient c(*cfg);
+  for (int i = 0; i < 400 && !c.Get("/readyz").ok(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  std::string agent = dir + "/agent";
+  (void)MakeDirs(agent + "/images/import");
+  (void)RunCommand({"cp", tarball, agent + "/images/import/"}, {}, "", std::chrono::seconds(30));
+  auto kubelet = ChildProcess::Spawn({.argv = {kubepp, "kubelet", "--kubeconfig", kc, "--data-dir", agent, "--node-name",
+                                               "bench-node", "--node-ip", "127.0.0.1", "--kubelet-port",
+                                               std::to_string(*kport), "--cni-bridge", "kpbench0", "--cluster-cidr",
+                                               "10.96.0.0/16", "--service-cidr", "10.97.0.0/16", "-v", "2"},
+                                      .stdout_path = dir + "/kubelet.log",
+                                      .stderr_path = "=stdout"});
+  if (!kubelet.ok()) Die("kubelet", kubelet.status());
+  g_children.push_back(kubelet->pid());
+  g_cleanup_kubepp = kubepp;
+  g_cleanup_dir = agent;
+  for (int i = 0;; ++i) {
+    auto n = c.Get("/api/v1/nodes/bench-node");
+    bool ready = false;
+    if (n.ok()) {
+      if (const auto* conds = api::ArrAt(n->get_object(), {"status", "conditions"})) {
+        for (const auto& cd : *conds) {
+          if (api::StrAt(cd.get_object(), {"type"}) == "Ready" && api::StrAt(cd.get_object(), {"status"}) == "True") ready = true;
+        }
+      }
+    }
+    if (ready) break;
+    if (i > 600) Die("node", Status::Timeout("bench-node not Ready"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  (void)c.Post("/api/v1/namespaces", bj::object{{"metadata", bj::object{{"name", "bench"}}}});
+  // The default service account (the API requires it for pods).
+  for (int i = 0; i < 200 && !c.Get("/api/v1/namespaces/bench/serviceaccounts/default").ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  auto list = c.Get("/api/v1/namespaces/bench/pods");
+  if (!list.ok()) Die("list", list.status());
+  std::string rv(api::StrAt(list->get_object(), {"metadata", "resourceVersion"}));
+  std::mutex mu;
+  std::map<std::string, SteadyClock::time_point> created;
+  std::vector<double> lat;
+  std::atomic<int> running{0};
+  SteadyClock::time_point t_last;
+  client::WatchHandle wh;
+  std::thread watcher([&] {
+    std::set<std::string> seen;
+    while (!wh.stopped() && running.load() < pods) {
+      (void)c.Watch("/api/v1/namespaces/bench/pods?watch=1&resourceVersion=" + rv,
+                    [&](std::string_view, bj::object& obj) {
+                      auto now = SteadyClock::now();
+                      rv = std::string(api::ResourceVersion(obj));
+                      if (api::StrAt(obj, {"status", "phase"}) != "Running") return true;
+                      std::string name(api::Name(obj));
+                      std::lock_guard<std::mutex> l(mu);
+                      if (!seen.insert(name).second) return true;
+                      auto it = created.find(name);
+                      if (it != created.end()) lat.push_back(Ms(now - it->second));
+                      t_last = now;
+                      return ++running < pods;
+                    },
+                    &wh);
+    }
+  });
+  auto t0 = SteadyClock::now();
+  std::atomic<int> next{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&] {
+      for (int i = next++; i < pods; i = next++) {
+        std::string name = "p" + std::to_string(i);
+        bj::object pod{{"apiVersion", "v1"},
+                       {"kind", "Pod"},
+                       {"metadata", bj::object{{"name", name}}},
+                       {"spec", bj::object{{"terminationGracePeriodSeconds", 0},
+                                           {"containers", bj::array{bj::object{{"name", "c"},
+                                                                               {"image", "busybox"},
+                                                                               {"command", bj::array{"sleep", "3600"}}}}}}}};
+        {
+          std::lock_guard<std::mutex> l(mu);
+          created[name] = SteadyClock::now();
+        }
+        auto r = c.Post("/api/v1/namespaces/bench/pods", pod);
+        if (!r.ok()) Die("create pod", r.status());
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  auto deadline = SteadyClock::now() + std::chrono::seconds(300);
+  while (running.load() < pods && SteadyClock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  wh.Stop();
+  watcher.join();
+  if (running.load() < pods) {
+    if (auto l = c.Get("/api/v1/namespaces/bench/pods"); l.ok()) {
+      for (const auto& p : l->get_object().at("items").as_array()) {
+        if (api::StrAt(p.as_object(), {"status", "phase"}) != "Running") {
+          std::fprintf(stderr, "pods bench: not running: %s\n", json::Serialize(p).c_str());
+        }
+      }
+    }
+    Die("pods", Status::Timeout(std::to_string(running.load()) + " of " + std::to_string(pods) + " Running"));
+  }
+  long rss = bench::RssKiB(kubelet->pid());
+  double p50 = Percentile(lat, 0.5), p99 = Percentile(lat, 0.99);
+  double rate = pods / std::chrono::duration<double>(t_last - t0).count();
+  // Tear down: delete the pods, stop everything, remove what the node made.
+  (void)c.Delete("/api/v1/namespaces/bench");
+  (void)kubelet->Signal(SIGTERM);
+  (void)kubelet->Wait();
+  (void)server->Signal(SIGTERM);
+  (void)server->Wait();
+  g_children.clear();
+  auto clean = RunCommand({kubepp, "kubelet", "--data-dir", agent, "--cleanup"}, {}, "", std::chrono::seconds(300));
+  if (!keep_logs.empty()) (void)RunCommand({"cp", dir + "/server.log", dir + "/kubelet.log", keep_logs}, {}, "", std::chrono::seconds(30));
+  if (!clean.ok() || clean->exit_code != 0) std::fprintf(stderr, "pods bench: cleanup failed\n");
+  std::printf("runc run floor (median of %d): %.1f ms\n", floor_runs, floor);
+  std::printf("%d pods: create-to-Running p50 %.1f ms, p99 %.1f ms; %.1f pods/s; kubelet RSS %.1f MiB\n", pods, p50, p99,
+              rate, rss / 1024.0);
+  std::printf("pods: p50 %.0f ms, p99 %.0f ms, runc floor %.0f ms, ratio %.2f\n", p50, p99, floor, floor > 0 ? p50 / floor : 0);
+  return 0;
+}
