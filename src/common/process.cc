@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,6 +77,9 @@ Result<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
       if (::getppid() != parent) ::_exit(127);
     }
     if (options.new_session) ::setsid();
+    // Nothing of ours but stdio crosses exec (Asio's sockets are not
+    // close-on-exec: a long-lived child would keep our ports bound).
+    ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
     if (options.pipe_stdin) ::dup2(infd[0], 0);
     sigset_t all;
     sigemptyset(&all);
@@ -83,7 +87,7 @@ Result<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
     if (options.pipe_stdout) {
       ::dup2(pipefd[1], 1);
     } else if (!options.stdout_path.empty()) {
-      int fd = ::open(options.stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      int fd = ::open(options.stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
       if (fd >= 0) ::dup2(fd, 1);
     }
     if (options.pipe_stderr) {
@@ -91,7 +95,7 @@ Result<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
     } else if (options.stderr_path == "=stdout") {
       ::dup2(1, 2);
     } else if (!options.stderr_path.empty()) {
-      int fd = ::open(options.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      int fd = ::open(options.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
       if (fd >= 0) ::dup2(fd, 2);
     }
     if (!options.dir.empty() && ::chdir(options.dir.c_str()) != 0) {

@@ -228,6 +228,9 @@ Status Kubelet::Start() {
   auto enqueue = [this](const client::ObjectPtr& p) { queue_->Add(client::KeyOf(*p)); };
   pods_->AddEventHandler({enqueue, [enqueue](const client::ObjectPtr&, const client::ObjectPtr& p) { enqueue(p); }, enqueue});
   pods_->Start();
+  // Workers judge "gone from the API" by the informer: it must have listed first,
+  // or a restarted kubelet would stop every pod it still runs.
+  if (!pods_->WaitForSync(std::chrono::seconds(60))) return Status::Unavailable("pod informer did not sync");
   // Pods the runtime still runs but the API no longer has get a sync too.
   for (const auto& s : runtime_->ListPodSandboxes()) {
     auto ns = s.config.labels.find(kPodNs), name = s.config.labels.find(kPodName);

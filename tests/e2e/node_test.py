@@ -346,6 +346,32 @@ print(client.CoreV1Api().read_namespaced_pod_log("talk", sys.argv[2], tail_lines
         o = self.wait_pod("deadline", lambda o: o["status"].get("phase") == "Failed", 60)
         self.assertEqual(o["status"]["reason"], "DeadlineExceeded")
 
+    def test_killed_containers_restart_and_a_restarted_agent_adopts(self):
+        self.ok("apply", "-f", "-", input=pod("victim", [c("c", "sleep", "3600")], self.ns))
+        o = self.wait_pod("victim", lambda o: o["status"].get("phase") == "Running", 60)
+        cid = o["status"]["containerStatuses"][0]["containerID"].split("://")[1]
+        state = os.path.join(self.s.data_dir, "agent", "runtime", "containers", cid)
+        # kill -9 of the container's process: the kubelet restarts it per policy.
+        os.kill(int(read(os.path.join(state, "init.pid"))), 9)
+        o = self.wait_pod("victim", lambda o: o["status"]["containerStatuses"][0].get("restartCount", 0) == 1 and
+                          "running" in self.state(o), 60, "a restart after kill -9")
+        last = o["status"]["containerStatuses"][0]["lastState"]["terminated"]
+        self.assertEqual(last["exitCode"], 137)
+        # kill -9 of the whole server with its agent: containers keep running, and
+        # the restarted agent takes them over without restarting anything.
+        self.ok("apply", "-f", "-", input=pod("survivor", [c("c", "sleep", "3600")], self.ns))
+        before = self.wait_pod("survivor", lambda o: o["status"].get("phase") == "Running", 60)
+        cid = before["status"]["containerStatuses"][0]["containerID"]
+        self.s.kill9()
+        pid = int(read(os.path.join(self.s.data_dir, "agent", "runtime", "containers", cid.split("://")[1], "init.pid")))
+        os.kill(pid, 0)  # still running
+        self.s.start()
+        time.sleep(3)
+        after = self.wait_pod("survivor", lambda o: o["status"].get("phase") == "Running", 60)
+        cs = after["status"]["containerStatuses"][0]
+        self.assertEqual((cs["containerID"], cs["restartCount"]), (cid, 0))
+        os.kill(pid, 0)
+
     def test_python_client_sees_running_pods(self):
         self.ok("apply", "-f", "-", input=pod("py", [c("c", "sleep", "3600")], self.ns))
         self.wait_pod("py", lambda o: o["status"].get("phase") == "Running", 60)
