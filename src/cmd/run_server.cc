@@ -139,7 +139,9 @@ int Serve(int argc, char** argv, bool full_server) {
       ao.service_cidr = opts.service_cidr;
       auto a = kubelet::Agent::Start(agent_client.get(), ao);
       if (!a.ok()) {
-        logger.Error("cannot start the node agent", {{"err", a.status().ToString()}});
+        logger.Error("cannot start the node agent (it needs root, runc and the CNI plugins; --no-agent runs "
+                     "the control plane alone)",
+                     {{"err", a.status().ToString()}});
         sched->Stop();
         manager->Stop();
         (*server)->Stop();
