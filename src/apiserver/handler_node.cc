@@ -31,21 +31,6 @@ std::string Join(const std::vector<std::string>& v) {
   return s;
 }
 
-std::string UrlEncode(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : s) {
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-      out += static_cast<char>(ch);
-    } else {
-      out += '%';
-      out += kHex[ch >> 4];
-      out += kHex[ch & 15];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 void Handler::ServePodLog(Ctx& c) {
@@ -94,7 +79,7 @@ void Handler::ServePodLog(Ctx& c) {
   std::string q;
   for (const char* k : {"follow", "previous", "timestamps", "tailLines", "limitBytes", "sinceSeconds", "sinceTime"}) {
     if (!c.query.Has(k)) continue;
-    q += (q.empty() ? "?" : "&") + std::string(k) + "=" + UrlEncode(c.query.Get(k));
+    q += (q.empty() ? "?" : "&") + std::string(k) + "=" + QueryEscape(c.query.Get(k));
   }
   kubepp::http::Endpoint ep;
   ep.host = address;

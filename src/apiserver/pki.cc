@@ -160,6 +160,19 @@ bool CoversSans(const std::string& cert_pem, const std::vector<std::string>& ips
   return X509_cmp_time(X509_get0_notAfter(cert->get()), nullptr) > 0;
 }
 
+// A client certificate in group system:masters, issued on first use.
+Result<KeyPair> LoadOrIssueClient(const std::string& dir, const std::string& file, const KeyPair& ca,
+                                  const std::string& common_name) {
+  ASSIGN_OR_RETURN(auto have, LoadPair(dir, file));
+  if (have) return std::move(*have);
+  CertRequest req;
+  req.common_name = common_name;
+  req.organizations = {"system:masters"};
+  ASSIGN_OR_RETURN(KeyPair kp, IssueCertificate(ca, req));
+  RETURN_IF_ERROR(SavePair(dir, file, kp));
+  return kp;
+}
+
 }  // namespace
 
 Result<ClusterPki> EnsurePki(const std::string& data_dir, const std::vector<std::string>& ip_sans,
@@ -186,26 +199,9 @@ Result<ClusterPki> EnsurePki(const std::string& data_dir, const std::vector<std:
   } else {
     pki.serving = std::move(*serving);
   }
-  ASSIGN_OR_RETURN(auto admin, LoadPair(dir, "admin"));
-  if (!admin) {
-    CertRequest req;
-    req.common_name = "kubernetes-admin";
-    req.organizations = {"system:masters"};
-    ASSIGN_OR_RETURN(pki.admin, IssueCertificate(pki.ca, req));
-    RETURN_IF_ERROR(SavePair(dir, "admin", pki.admin));
-  } else {
-    pki.admin = std::move(*admin);
-  }
-  ASSIGN_OR_RETURN(auto kc, LoadPair(dir, "apiserver-kubelet-client"));
-  if (!kc) {
-    CertRequest req;
-    req.common_name = "kube-apiserver-kubelet-client";
-    req.organizations = {"system:masters"};
-    ASSIGN_OR_RETURN(pki.kubelet_client, IssueCertificate(pki.ca, req));
-    RETURN_IF_ERROR(SavePair(dir, "apiserver-kubelet-client", pki.kubelet_client));
-  } else {
-    pki.kubelet_client = std::move(*kc);
-  }
+  ASSIGN_OR_RETURN(pki.admin, LoadOrIssueClient(dir, "admin", pki.ca, "kubernetes-admin"));
+  ASSIGN_OR_RETURN(pki.kubelet_client,
+                   LoadOrIssueClient(dir, "apiserver-kubelet-client", pki.ca, "kube-apiserver-kubelet-client"));
   return pki;
 }
 

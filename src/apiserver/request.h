@@ -1,6 +1,6 @@
 // Request routing facts (upstream's RequestInfo): which API, group, version,
 // namespace, resource, name and subresource a path names, and which verb the
-// method means. Also query-string parsing and Go-style booleans.
+// method means.
 #pragma once
 
 #include <map>
@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/url.h"
 
 namespace kubepp::apiserver {
 
@@ -27,22 +29,9 @@ struct RequestInfo {
 // Parses /api/... and /apis/... paths. Non-resource paths give is_resource false.
 RequestInfo ParseRequestInfo(std::string_view method, std::string_view path);
 
-class Query {
- public:
-  static Query Parse(std::string_view raw);
-  // The first value, or `def`.
-  std::string Get(std::string_view key, std::string_view def = "") const;
-  std::vector<std::string> GetAll(std::string_view key) const;
-  bool Has(std::string_view key) const;
-  // Go's strconv.ParseBool (1 t T TRUE true True / 0 f F FALSE false False);
-  // nullopt if absent or not a boolean.
-  std::optional<bool> Bool(std::string_view key) const;
-
- private:
-  std::multimap<std::string, std::string, std::less<>> values_;
-};
-
-std::optional<bool> ParseGoBool(std::string_view s);
-std::string UrlDecode(std::string_view s, bool plus_is_space);
+// Query strings live in common/url.h (the kubelet's API parses them too).
+using kubepp::ParseGoBool;
+using kubepp::Query;
+using kubepp::UrlDecode;
 
 }  // namespace kubepp::apiserver

@@ -6,6 +6,7 @@
 
 #include "api/object.h"
 #include "common/log.h"
+#include "common/url.h"
 
 namespace kubepp::client {
 namespace {
@@ -13,21 +14,6 @@ namespace {
 const log::Logger& Log() {
   static const log::Logger l("informer");
   return l;
-}
-
-std::string QueryEscape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
 }
 
 }  // namespace

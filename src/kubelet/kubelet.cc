@@ -14,6 +14,7 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/url.h"
 #include "client/node_lease.h"
 #include "apiserver/http/server.h"
 #include "kubelet/logs.h"
@@ -349,12 +350,16 @@ void Kubelet::Worker() {
   }
 }
 
+ObjectGetter Kubelet::Getter(const std::string& ns) {
+  return [this, ns](const std::string& resource, const std::string& name) -> Result<bj::object> {
+    auto r = client_->Get(client::ResourcePath("", "v1", resource, ns, name));
+    if (!r.ok()) return r.status();
+    return r->as_object();
+  };
+}
+
 std::vector<ContainerStatus> Kubelet::PodContainers(const std::string& uid) {
-  std::vector<ContainerStatus> out;
-  for (auto& c : runtime_->ListContainers()) {
-    auto it = c.config.labels.find(kPodUid);
-    if (it != c.config.labels.end() && it->second == uid) out.push_back(std::move(c));
-  }
+  std::vector<ContainerStatus> out = runtime_->ListContainers({{kPodUid, uid}});
   // Newest attempt first.
   std::sort(out.begin(), out.end(), [](const ContainerStatus& a, const ContainerStatus& b) {
     return a.attempt != b.attempt ? a.attempt > b.attempt : a.created_at > b.created_at;
@@ -394,9 +399,7 @@ Status Kubelet::TerminatePod(const std::string& uid, int64_t grace_seconds, cons
       RETURN_IF_ERROR(runtime_->StopContainer(c.id, left));
     }
   }
-  for (const auto& s : runtime_->ListPodSandboxes()) {
-    if (s.config.uid == uid) RETURN_IF_ERROR(runtime_->RemovePodSandbox(s.id));
-  }
+  for (const auto& s : runtime_->ListPodSandboxes({{kPodUid, uid}})) RETURN_IF_ERROR(runtime_->RemovePodSandbox(s.id));
   RETURN_IF_ERROR(TearDownVolumes(PodDir(uid)));
   std::lock_guard<std::mutex> l(mu_);
   state_.erase(uid);
@@ -442,12 +445,7 @@ Status Kubelet::StartContainer(const bj::object& pod, const bj::object& c, bool 
   }
   PodFacts facts{pod_ip, options_.node_ip, options_.node_name};
   std::string ns(api::Namespace(pod));
-  ObjectGetter get = [this, ns](const std::string& resource, const std::string& obj) -> Result<bj::object> {
-    auto r = client_->Get(client::ResourcePath("", "v1", resource, ns, obj));
-    if (!r.ok()) return r.status();
-    return r->as_object();
-  };
-  auto env = ContainerEnv(pod, c, facts, get);
+  auto env = ContainerEnv(pod, c, facts, Getter(ns));
   if (!env.ok()) {
     Event(pod, "Warning", "Failed", "Error: " + env.status().message());
     return wait("CreateContainerConfigError", env.status().message(), 5s);
@@ -592,25 +590,18 @@ Status Kubelet::SyncPod(const std::string& key) {
     ~Timer() { Log().V(2, "synced", {{"pod", key}, {"ms", std::to_string((std::chrono::steady_clock::now() - t0) / 1ms)}}); }
   } timer{key, t_sync};
   client::ObjectPtr ptr = pods_->Get(key);
+  size_t slash = key.find('/');
+  runtime::Labels by_name{{kPodNs, key.substr(0, slash)}, {kPodName, key.substr(slash + 1)}};
   if (ptr == nullptr) {
     // Gone from the API: stop whatever still runs for it.
-    for (const auto& s : runtime_->ListPodSandboxes()) {
-      auto ns = s.config.labels.find(kPodNs), name = s.config.labels.find(kPodName);
-      if (ns != s.config.labels.end() && name != s.config.labels.end() && ns->second + "/" + name->second == key) {
-        RETURN_IF_ERROR(TerminatePod(s.config.uid, 0));
-      }
-    }
+    for (const auto& s : runtime_->ListPodSandboxes(by_name)) RETURN_IF_ERROR(TerminatePod(s.config.uid, 0));
     return Status::OK();
   }
   const bj::object& pod = *ptr;
   std::string uid(api::Uid(pod));
   // Sandboxes of an older pod with this name go first.
-  for (const auto& s : runtime_->ListPodSandboxes()) {
-    auto ns = s.config.labels.find(kPodNs), name = s.config.labels.find(kPodName);
-    if (s.config.uid != uid && ns != s.config.labels.end() && name != s.config.labels.end() &&
-        ns->second + "/" + name->second == key) {
-      RETURN_IF_ERROR(TerminatePod(s.config.uid, 0));
-    }
+  for (const auto& s : runtime_->ListPodSandboxes(by_name)) {
+    if (s.config.uid != uid) RETURN_IF_ERROR(TerminatePod(s.config.uid, 0));
   }
   std::string path = client::ResourcePath("", "v1", "pods", std::string(api::Namespace(pod)), std::string(api::Name(pod)));
   if (!api::StrAt(pod, {"metadata", "deletionTimestamp"}).empty()) {
@@ -633,8 +624,8 @@ Status Kubelet::SyncPod(const std::string& key) {
     for (const auto& c : PodContainers(uid)) {
       if (c.state == ContainerState::kRunning) RETURN_IF_ERROR(runtime_->StopContainer(c.id, 0s));
     }
-    for (const auto& s : runtime_->ListPodSandboxes()) {
-      if (s.config.uid == uid && s.state == runtime::SandboxState::kReady) RETURN_IF_ERROR(runtime_->StopPodSandbox(s.id));
+    for (const auto& s : runtime_->ListPodSandboxes({{kPodUid, uid}})) {
+      if (s.state == runtime::SandboxState::kReady) RETURN_IF_ERROR(runtime_->StopPodSandbox(s.id));
     }
     return Status::OK();
   }
@@ -671,8 +662,7 @@ Status Kubelet::SyncPod(const std::string& key) {
   // The sandbox.
   std::string sandbox_id, pod_ip;
   int sandbox_attempt = 0;
-  for (const auto& s : runtime_->ListPodSandboxes()) {
-    if (s.config.uid != uid) continue;
+  for (const auto& s : runtime_->ListPodSandboxes({{kPodUid, uid}})) {
     if (s.state == runtime::SandboxState::kReady && sandbox_id.empty()) {
       sandbox_id = s.id;
       pod_ip = s.ip;
@@ -782,11 +772,7 @@ Status Kubelet::SyncPod(const std::string& key) {
   // Volumes (configMap/secret contents are refreshed on every sync).
   PodFacts facts{pod_ip, options_.node_ip, options_.node_name};
   std::string ns(api::Namespace(pod));
-  ObjectGetter get = [this, ns](const std::string& resource, const std::string& obj) -> Result<bj::object> {
-    auto r = client_->Get(client::ResourcePath("", "v1", resource, ns, obj));
-    if (!r.ok()) return r.status();
-    return r->as_object();
-  };
+  ObjectGetter get = Getter(ns);
   TokenIssuer token = [this, ns, &pod](const std::string& sa, const std::string& audience, int64_t expiration) -> Result<std::string> {
     bj::object spec{{"expirationSeconds", expiration},
                     {"boundObjectRef", bj::object{{"kind", "Pod"}, {"apiVersion", "v1"}, {"name", api::Name(pod)}, {"uid", api::Uid(pod)}}}};
@@ -942,22 +928,11 @@ Status Kubelet::UpdatePodStatus(const bj::object& pod, const std::string& sandbo
       }
       if (msg.empty() && c.exit_code != 0 &&
           api::StrAt(spec, {"terminationMessagePolicy"}) == "FallbackToLogsOnError") {
-        if (auto log = ReadFile(c.log_path); log.ok()) {
-          // The last lines of output, without the CRI prefixes.
-          std::string tail;
-          size_t i = 0;
-          while (i < log->size()) {
-            size_t j = log->find('\n', i);
-            if (j == std::string::npos) j = log->size();
-            std::string line = log->substr(i, j - i);
-            size_t sp = 0;
-            for (int k = 0; k < 3 && sp != std::string::npos; ++k) sp = line.find(' ', sp + (k ? 1 : 0));
-            tail += (sp == std::string::npos ? line : line.substr(sp + 1)) + "\n";
-            i = j + 1;
-          }
-          if (tail.size() > 2048) tail = tail.substr(tail.size() - 2048);
-          msg = tail;
-        }
+        // Upstream's fallback: the last 80 lines of output, at most 2 KiB.
+        LogOptions tail;
+        tail.tail_lines = 80;
+        (void)WriteLogs(c.log_path, tail, [&msg](std::string_view s) { msg.append(s); return true; }, [] { return true; });
+        if (msg.size() > 2048) msg = msg.substr(msg.size() - 2048);
       }
       if (!msg.empty()) t["message"] = msg;
       return t;
@@ -1130,18 +1105,6 @@ void RespondStatus(const std::shared_ptr<apiserver::http::Exchange>& ex, int cod
   ex->Respond(std::move(r));
 }
 
-std::vector<std::string> SplitPath(std::string_view p) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < p.size()) {
-    size_t j = p.find('/', i);
-    if (j == std::string_view::npos) j = p.size();
-    if (j > i) out.emplace_back(p.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 void Kubelet::Handle(std::shared_ptr<apiserver::http::Exchange> ex) {
@@ -1168,7 +1131,7 @@ void Kubelet::ServeLogs(const std::shared_ptr<apiserver::http::Exchange>& ex, co
                         const std::string& name, const std::string& container) {
   auto opts = ParseLogOptions(ex->request().query);
   if (!opts.ok()) return RespondStatus(ex, 400, "BadRequest", opts.status().message());
-  bool previous = ex->request().query.find("previous=true") != std::string::npos;
+  bool previous = Query::Parse(ex->request().query).Bool("previous").value_or(false);
   client::ObjectPtr pod = pods_->Get(ns + "/" + name);
   if (pod == nullptr) return RespondStatus(ex, 404, "NotFound", "pod \"" + name + "\" not found");
   bool init = false;

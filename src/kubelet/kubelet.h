@@ -30,6 +30,7 @@
 #include "kubelet/cni/cni.h"
 #include "kubelet/images/image_store.h"
 #include "kubelet/node_info.h"
+#include "kubelet/pod_config.h"
 #include "kubelet/runtime/runtime.h"
 
 namespace kubepp::apiserver::http {
@@ -113,6 +114,8 @@ class Kubelet {
   Status UpdatePodStatus(const bj::object& pod, const std::string& sandbox_id, const std::string& pod_ip,
                          bool pod_failed, const PodState& state);
   std::vector<runtime::ContainerStatus> PodContainers(const std::string& uid);
+  // Reads configMaps and secrets of namespace `ns` for env and volumes.
+  ObjectGetter Getter(const std::string& ns);
   void Event(const bj::object& pod, std::string_view type, std::string_view reason, const std::string& message);
   std::string PodDir(const std::string& uid) const;
   // The kubelet API: /healthz, /pods, /containerLogs.

@@ -8,39 +8,10 @@
 
 #include "api/time.h"
 #include "common/file.h"
+#include "common/url.h"
 
 namespace kubepp::kubelet {
 namespace {
-
-std::string QueryValue(std::string_view query, std::string_view key, bool* present) {
-  *present = false;
-  size_t i = 0;
-  while (i <= query.size()) {
-    size_t amp = query.find('&', i);
-    if (amp == std::string_view::npos) amp = query.size();
-    std::string_view kv = query.substr(i, amp - i);
-    size_t eq = kv.find('=');
-    if (kv.substr(0, eq) == key) {
-      *present = true;
-      return eq == std::string_view::npos ? "" : std::string(kv.substr(eq + 1));
-    }
-    i = amp + 1;
-  }
-  return "";
-}
-
-std::string Unescape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i] == '+' ? ' ' : s[i];
-    }
-  }
-  return out;
-}
 
 // One CRI log line: "<time> <stream> <P|F> <content>".
 struct LogLine {
@@ -101,17 +72,15 @@ class Decoder {
 }  // namespace
 
 Result<LogOptions> ParseLogOptions(std::string_view query) {
+  Query q = Query::Parse(query);
   LogOptions o;
-  bool has;
-  auto flag = [&](const char* k) {
-    std::string v = QueryValue(query, k, &has);
-    return has && (v.empty() || v == "true" || v == "1");
-  };
+  // A bare flag ("follow") counts as true, as the kubelet reads it.
+  auto flag = [&](const char* k) { return q.Has(k) && (q.Get(k).empty() || q.Bool(k).value_or(false)); };
   o.follow = flag("follow");
   o.timestamps = flag("timestamps");
   auto number = [&](const char* k, std::optional<int64_t>* dst) -> Status {
-    std::string v = QueryValue(query, k, &has);
-    if (!has) return Status::OK();
+    if (!q.Has(k)) return Status::OK();
+    std::string v = q.Get(k);
     char* end = nullptr;
     long long n = std::strtoll(v.c_str(), &end, 10);
     if (v.empty() || *end != '\0') return Status::BadRequest("invalid " + std::string(k) + ": " + v);
@@ -123,10 +92,9 @@ Result<LogOptions> ParseLogOptions(std::string_view query) {
   std::optional<int64_t> since_seconds;
   RETURN_IF_ERROR(number("sinceSeconds", &since_seconds));
   if (since_seconds) o.since = std::chrono::system_clock::now() - std::chrono::seconds(*since_seconds);
-  std::string since_time = Unescape(QueryValue(query, "sinceTime", &has));
-  if (has) {
-    auto t = api::ParseTime(since_time);
-    if (!t) return Status::BadRequest("invalid sinceTime: " + since_time);
+  if (q.Has("sinceTime")) {
+    auto t = api::ParseTime(q.Get("sinceTime"));
+    if (!t) return Status::BadRequest("invalid sinceTime: " + q.Get("sinceTime"));
     o.since = *t;
   }
   return o;

@@ -61,21 +61,39 @@ MachineInfo ReadMachineInfo(const std::string& data_dir, const std::string& runc
 }
 
 std::string DefaultNodeIp() {
+  // The address of the default route's interface, as upstream's kubelet
+  // picks it (pod bridges and veths never carry the default route).
+  std::string route_iface;
+  if (auto routes = ReadFile("/proc/net/route"); routes.ok()) {
+    size_t i = routes->find('\n');  // header
+    while (i != std::string::npos && i + 1 < routes->size()) {
+      size_t j = routes->find('\n', i + 1);
+      std::string line = routes->substr(i + 1, j == std::string::npos ? std::string::npos : j - i - 1);
+      size_t tab = line.find('\t');
+      if (tab != std::string::npos && line.compare(tab + 1, 8, "00000000") == 0) {
+        route_iface = line.substr(0, tab);
+        break;
+      }
+      i = j;
+    }
+  }
   ifaddrs* addrs = nullptr;
-  std::string ip = "127.0.0.1";
-  if (::getifaddrs(&addrs) != 0) return ip;
+  std::string first, chosen;
+  if (::getifaddrs(&addrs) != 0) return "127.0.0.1";
   for (ifaddrs* a = addrs; a != nullptr; a = a->ifa_next) {
     if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
     if ((a->ifa_flags & IFF_LOOPBACK) || !(a->ifa_flags & IFF_UP)) continue;
-    std::string name = a->ifa_name;
-    if (name.rfind("kubepp", 0) == 0 || name.rfind("veth", 0) == 0 || name.rfind("kpt", 0) == 0) continue;
     char buf[INET_ADDRSTRLEN];
     ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, buf, sizeof buf);
-    ip = buf;
-    break;
+    if (first.empty()) first = buf;
+    if (a->ifa_name == route_iface) {
+      chosen = buf;
+      break;
+    }
   }
   ::freeifaddrs(addrs);
-  return ip;
+  if (!chosen.empty()) return chosen;
+  return first.empty() ? "127.0.0.1" : first;
 }
 
 bj::object NodeStatusBase(const MachineInfo& m, int max_pods, const std::string& node_ip, const std::string& hostname,

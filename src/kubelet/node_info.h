@@ -19,7 +19,8 @@ struct MachineInfo {
 
 MachineInfo ReadMachineInfo(const std::string& data_dir, const std::string& runc);
 
-// The first non-loopback IPv4 address of the machine ("127.0.0.1" if none).
+// The IPv4 address of the default route's interface (else the first
+// non-loopback one, else "127.0.0.1").
 std::string DefaultNodeIp();
 
 // status.capacity / allocatable / addresses / nodeInfo / images / daemonEndpoints

@@ -187,6 +187,12 @@ class KubectlAssertions:
         self.assertEqual(p.returncode, 0, "kubectl %s: %s%s" % (" ".join(args), p.stdout, p.stderr))
         return p.stdout
 
+    def use_test_namespace(self):
+        """Creates a namespace named after the running test: self.ns, and self.n for kubectl."""
+        self.ns = self.id().split(".")[-1].replace("_", "-")[:40].strip("-")
+        self.ok("create", "namespace", self.ns)
+        self.n = ["-n", self.ns]
+
     def wait_for(self, fn, timeout=20, what=""):
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -53,9 +53,7 @@ class NodeTest(KubectlAssertions, unittest.TestCase):
         assert s.tmp not in mounts, mounts
 
     def setUp(self):
-        self.ns = self.id().split(".")[-1].replace("_", "-")[:40].strip("-")
-        self.ok("create", "namespace", self.ns)
-        self.n = ["-n", self.ns]
+        self.use_test_namespace()
 
     def get(self, kind, name):
         return json.loads(self.ok("get", kind, name, "-o", "json", *self.n))

@@ -62,8 +62,7 @@ class SchedulerTest(KubectlAssertions, unittest.TestCase):
     def setUp(self):
         self.wait_for(lambda: self.s.kubectl("get", "nodes", "--no-headers").stdout.count(" Ready ") == 3,
                       what="3 Ready nodes")
-        self.ns = self.id().split(".")[-1].replace("_", "-")[:40].strip("-")
-        self.ok("create", "namespace", self.ns)
+        self.use_test_namespace()
 
     def create(self, manifest):
         self.ok("apply", "-f", "-", input=manifest)

@@ -54,8 +54,7 @@ class WorkloadsTest(KubectlAssertions, unittest.TestCase):
         cls.s.close()
 
     def setUp(self):
-        self.ns = self.id().split(".")[-1].replace("_", "-")[:40].strip("-")
-        self.ok("create", "namespace", self.ns)
+        self.use_test_namespace()
 
     def pods(self, selector):
         out = json.loads(self.ok("get", "pods", "-n", self.ns, "-l", selector, "-o", "json"))

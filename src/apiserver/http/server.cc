@@ -22,6 +22,7 @@
 
 #include "apiserver/http/websocket.h"
 #include "common/log.h"
+#include "common/url.h"
 #include "common/thread_pool.h"
 
 namespace kubepp::apiserver::http {
@@ -39,29 +40,6 @@ const log::Logger& Log() {
 
 constexpr auto kIdleTimeout = std::chrono::minutes(10);
 constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
-
-std::string PercentDecode(std::string_view s) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
 
 std::string StatusBody(int code, std::string_view reason, std::string_view message) {
   std::string m;
@@ -454,7 +432,7 @@ void Session<StreamT>::OnRead(beast::error_code ec, size_t) {
   r.method = std::string(msg.method_string());
   r.target = std::string(msg.target());
   size_t q = r.target.find('?');
-  r.path = PercentDecode(std::string_view(r.target).substr(0, q));
+  r.path = UrlDecode(std::string_view(r.target).substr(0, q), /*plus_is_space=*/false);
   if (q != std::string::npos) r.query = r.target.substr(q + 1);
   for (const auto& f : msg) {
     std::string name(f.name_string());

@@ -16,6 +16,8 @@
 
 namespace kubepp::kubelet::runtime {
 
+using Labels = std::map<std::string, std::string>;
+
 struct DnsConfig {
   std::vector<std::string> servers, searches, options;
 };
@@ -104,7 +106,8 @@ class RuntimeService {
   // Stops and removes everything of the sandbox; idempotent.
   virtual Status RemovePodSandbox(const std::string& id) = 0;
   virtual Result<PodSandboxStatus> GetPodSandboxStatus(const std::string& id) = 0;
-  virtual std::vector<PodSandboxStatus> ListPodSandboxes() = 0;
+  // Those whose labels include all of `labels` (CRI's label selector filter).
+  virtual std::vector<PodSandboxStatus> ListPodSandboxes(const Labels& labels = {}) = 0;
 
   virtual Result<std::string> CreateContainer(const std::string& sandbox_id, const ContainerConfig& config) = 0;
   virtual Status StartContainer(const std::string& id) = 0;
@@ -112,7 +115,7 @@ class RuntimeService {
   virtual Status StopContainer(const std::string& id, std::chrono::seconds timeout) = 0;
   virtual Status RemoveContainer(const std::string& id) = 0;
   virtual Result<ContainerStatus> GetContainerStatus(const std::string& id) = 0;
-  virtual std::vector<ContainerStatus> ListContainers() = 0;
+  virtual std::vector<ContainerStatus> ListContainers(const Labels& labels = {}) = 0;
 
   // Runs a command in a running container and waits (exec probes).
   struct ExecResult {

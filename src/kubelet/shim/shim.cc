@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/file.h"
+#include "common/json.h"
 
 namespace kubepp::kubelet::shim {
 namespace {
@@ -48,19 +49,8 @@ std::string RuncError(const std::string& log) {
   while (i < text->size()) {
     size_t j = text->find('\n', i);
     if (j == std::string::npos) j = text->size();
-    std::string line = text->substr(i, j - i);
-    if (line.find("\"level\":\"error\"") != std::string::npos) {
-      size_t m = line.find("\"msg\":\"");
-      if (m != std::string::npos) {
-        m += 7;
-        std::string msg;
-        for (size_t k = m; k < line.size() && line[k] != '"'; ++k) {
-          if (line[k] == '\\' && k + 1 < line.size()) ++k;
-          msg += line[k];
-        }
-        last = msg;
-      }
-    }
+    auto v = json::Parse(std::string_view(*text).substr(i, j - i));
+    if (v.ok() && json::GetString(*v, "level") == "error") last = std::string(json::GetString(*v, "msg"));
     i = j + 1;
   }
   return last;

@@ -62,7 +62,7 @@ std::map<std::string, std::string> MapFrom(const bj::object& o, std::string_view
 
 Result<bj::object> ReadMeta(const std::string& path) {
   auto text = ReadFile(path);
-  if (!text.ok()) return text.status().IsNotFound() ? text.status() : Status::NotFound(text.status().message());
+  if (!text.ok()) return Status::NotFound(text.status().message());
   auto v = json::Parse(*text);
   if (!v.ok() || !v->is_object()) return Status::Corruption(path + ": unreadable");
   return std::move(v->get_object());
@@ -212,6 +212,15 @@ Result<std::unique_ptr<RuncRuntime>> RuncRuntime::New(Options options, images::I
   return rt;
 }
 
+std::vector<std::string> RuncRuntime::ContainersOf(const std::string& sandbox_id) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<std::string> out;
+  for (const auto& [id, m] : containers_) {
+    if (api::StrAt(m, {"sandboxId"}) == sandbox_id) out.push_back(id);
+  }
+  return out;
+}
+
 Result<bj::object> RuncRuntime::Meta(bool sandbox, const std::string& id) {
   std::lock_guard<std::mutex> l(mu_);
   auto& m = sandbox ? sandboxes_ : containers_;
@@ -237,10 +246,19 @@ void RuncRuntime::DropMeta(bool sandbox, const std::string& id) {
   }
 }
 
-std::vector<std::string> RuncRuntime::Ids(bool sandbox) {
+std::vector<std::string> RuncRuntime::Ids(bool sandbox, const Labels& labels) {
   std::lock_guard<std::mutex> l(mu_);
   std::vector<std::string> out;
-  for (const auto& [id, m] : sandbox ? sandboxes_ : containers_) out.push_back(id);
+  for (const auto& [id, m] : sandbox ? sandboxes_ : containers_) {
+    bool match = true;
+    for (const auto& [k, v] : labels) {
+      if (api::StrAt(m, {"labels", k}) != v) {
+        match = false;
+        break;
+      }
+    }
+    if (match) out.push_back(id);
+  }
   return out;
 }
 
@@ -325,9 +343,9 @@ Result<PodSandboxStatus> RuncRuntime::GetPodSandboxStatus(const std::string& id)
   return s;
 }
 
-std::vector<PodSandboxStatus> RuncRuntime::ListPodSandboxes() {
+std::vector<PodSandboxStatus> RuncRuntime::ListPodSandboxes(const Labels& labels) {
   std::vector<PodSandboxStatus> out;
-  for (const auto& n : Ids(true)) {
+  for (const auto& n : Ids(true, labels)) {
     if (auto s = GetPodSandboxStatus(n); s.ok()) out.push_back(std::move(*s));
   }
   return out;
@@ -336,10 +354,8 @@ std::vector<PodSandboxStatus> RuncRuntime::ListPodSandboxes() {
 Status RuncRuntime::StopPodSandbox(const std::string& id) {
   auto s = GetPodSandboxStatus(id);
   if (!s.ok()) return Status::OK();
-  for (const auto& c : ListContainers()) {
-    if (c.sandbox_id == id) {
-      if (Status st = StopContainer(c.id, std::chrono::seconds(0)); !st.ok()) return st;
-    }
+  for (const auto& c : ContainersOf(id)) {
+    if (Status st = StopContainer(c, std::chrono::seconds(0)); !st.ok()) return st;
   }
   std::string dir = SandboxDir(id);
   if (network_ != nullptr && !s->config.host_network) {
@@ -355,10 +371,8 @@ Status RuncRuntime::StopPodSandbox(const std::string& id) {
 
 Status RuncRuntime::RemovePodSandbox(const std::string& id) {
   if (Status st = StopPodSandbox(id); !st.ok()) return st;
-  for (const auto& c : ListContainers()) {
-    if (c.sandbox_id == id) {
-      if (Status st = RemoveContainer(c.id); !st.ok()) return st;
-    }
+  for (const auto& c : ContainersOf(id)) {
+    if (Status st = RemoveContainer(c); !st.ok()) return st;
   }
   std::string dir = SandboxDir(id);
   if (auto s = GetPodSandboxStatus(id); s.ok()) {
@@ -410,6 +424,7 @@ Result<std::string> RuncRuntime::CreateContainer(const std::string& sandbox_id, 
   in.resolv_file = sdir + "/resolv.conf";
   in.hostname_file = sdir + "/hostname";
   in.cgroups_path = cgroup_parent + "/" + id;
+  std::string memory_cgroup = MemoryCgroupDir(in.cgroups_path);
   auto spec = BuildSpec(in);
   if (!spec.ok()) return fail(spec.status());
   if (Status st = WriteFile(dir + "/bundle/config.json", json::Serialize(*spec), 0600); !st.ok()) return fail(st);
@@ -429,11 +444,11 @@ Result<std::string> RuncRuntime::CreateContainer(const std::string& sandbox_id, 
                   {"createdAt", NowNs()},
                   {"labels", ToJson(c.labels)},
                   {"annotations", ToJson(c.annotations)},
-                  {"memoryCgroup", MemoryCgroupDir(in.cgroups_path)}};
+                  {"memoryCgroup", memory_cgroup}};
   if (Status st = SaveMeta(false, id, meta); !st.ok()) return fail(st);
   auto shim = ChildProcess::Spawn({.argv = {options_.shim_binary, "shim", "--id", id, "--bundle", dir + "/bundle",
                                             "--state", dir, "--log", log_path, "--runc", options_.runc, "--runc-root",
-                                            options_.runc_root, "--memory-cgroup", MemoryCgroupDir(in.cgroups_path)},
+                                            options_.runc_root, "--memory-cgroup", memory_cgroup},
                                    .pipe_stdout = true,
                                    .die_with_parent = false,
                                    .new_session = true});
@@ -533,9 +548,9 @@ Result<ContainerStatus> RuncRuntime::GetContainerStatus(const std::string& id) {
   return s;
 }
 
-std::vector<ContainerStatus> RuncRuntime::ListContainers() {
+std::vector<ContainerStatus> RuncRuntime::ListContainers(const Labels& labels) {
   std::vector<ContainerStatus> out;
-  for (const auto& n : Ids(false)) {
+  for (const auto& n : Ids(false, labels)) {
     if (auto s = GetContainerStatus(n); s.ok()) out.push_back(std::move(*s));
   }
   return out;

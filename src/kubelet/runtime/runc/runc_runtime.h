@@ -41,14 +41,14 @@ class RuncRuntime : public RuntimeService {
   Status StopPodSandbox(const std::string& id) override;
   Status RemovePodSandbox(const std::string& id) override;
   Result<PodSandboxStatus> GetPodSandboxStatus(const std::string& id) override;
-  std::vector<PodSandboxStatus> ListPodSandboxes() override;
+  std::vector<PodSandboxStatus> ListPodSandboxes(const Labels& labels = {}) override;
 
   Result<std::string> CreateContainer(const std::string& sandbox_id, const ContainerConfig& config) override;
   Status StartContainer(const std::string& id) override;
   Status StopContainer(const std::string& id, std::chrono::seconds timeout) override;
   Status RemoveContainer(const std::string& id) override;
   Result<ContainerStatus> GetContainerStatus(const std::string& id) override;
-  std::vector<ContainerStatus> ListContainers() override;
+  std::vector<ContainerStatus> ListContainers(const Labels& labels = {}) override;
   Result<ExecResult> ExecSync(const std::string& id, const std::vector<std::string>& cmd,
                               std::chrono::milliseconds timeout) override;
 
@@ -65,7 +65,9 @@ class RuncRuntime : public RuntimeService {
   Result<bj::object> Meta(bool sandbox, const std::string& id);
   Status SaveMeta(bool sandbox, const std::string& id, const bj::object& meta);
   void DropMeta(bool sandbox, const std::string& id);
-  std::vector<std::string> Ids(bool sandbox);
+  // Ids of the sandboxes or containers whose labels include `labels`.
+  std::vector<std::string> Ids(bool sandbox, const Labels& labels = {});
+  std::vector<std::string> ContainersOf(const std::string& sandbox_id);
 
   Options options_;
   images::ImageStore* images_;
