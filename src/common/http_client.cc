@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
@@ -14,6 +15,11 @@
 #include <mutex>
 #include <optional>
 #include <strings.h>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+
+#include "common/async_duplex.h"
 
 namespace kubepp::http {
 namespace {
@@ -116,6 +122,35 @@ class Conn : public Connection {
     return true;
   }
 
+  // Sends `req` and reads the head; see Upgrade() in the header.
+  Result<Upgraded> SendUpgrade(const Request& req) {
+    RETURN_IF_ERROR(Send(req));
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(16 << 20);
+    beast::error_code ec;
+    bhttp::read_header(stream_, buffer_, parser, ec);
+    if (!ec && parser.get().result_int() != 101 && !parser.is_done()) bhttp::read(stream_, buffer_, parser, ec);
+    if (ec) {
+      broken_ = true;
+      return Status::Unavailable("read response: " + ec.message());
+    }
+    Upgraded u;
+    auto& msg = parser.get();
+    u.response.status = static_cast<int>(msg.result_int());
+    for (const auto& f : msg) u.response.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+    u.response.body = std::move(msg.body());
+    broken_ = true;  // no more requests on this connection either way
+    return u;
+  }
+  // The stream and the bytes read past the head, for the upgraded connection.
+  Stream TakeStream(std::string* leftover) {
+    *leftover = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    SetTimeouts(fd_, std::chrono::milliseconds(0));
+    return std::move(stream_);
+  }
+  asio::io_context& ioc() { return ioc_; }
+
   void Shutdown() override {
     if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
   }
@@ -147,7 +182,15 @@ class Conn : public Connection {
     msg.target(req.target);
     msg.version(11);
     msg.set(bhttp::field::host, host_);
-    for (const auto& h : req.headers) msg.set(h.name, h.value);
+    for (const auto& h : req.headers) {
+      // Repeated names stay repeated (X-Stream-Protocol-Version lists one
+      // protocol per line); Host replaces ours.
+      if (::strcasecmp(h.name.c_str(), "host") == 0) {
+        msg.set(bhttp::field::host, h.value);
+      } else {
+        msg.insert(h.name, h.value);
+      }
+    }
     if (!req.body.empty() || verb == bhttp::verb::post || verb == bhttp::verb::put || verb == bhttp::verb::patch) {
       msg.body() = req.body;
       msg.prepare_payload();
@@ -198,7 +241,55 @@ Result<std::shared_ptr<asio::ssl::context>> MakeContext(const TlsClientConfig& c
   return ctx;
 }
 
+// An upgraded client connection: its own I/O thread runs the asynchronous
+// reads and writes of the AsyncDuplex.
+template <bool kTls>
+class UpgradedStream : public ByteStream {
+ public:
+  explicit UpgradedStream(std::unique_ptr<Conn<kTls>> conn) : conn_(std::move(conn)) {
+    std::string leftover;
+    auto stream = conn_->TakeStream(&leftover);
+    duplex_.emplace(std::move(stream), std::move(leftover));
+    thread_ = std::thread([this] { conn_->ioc().run(); });
+  }
+  ~UpgradedStream() override {
+    duplex_->Close();
+    work_.reset();
+    thread_.join();
+    duplex_.reset();
+  }
+  std::string Read() override { return duplex_->Read(); }
+  bool Write(std::string_view data) override { return duplex_->Write(data); }
+  void Close() override { duplex_->Close(); }
+
+ private:
+  std::unique_ptr<Conn<kTls>> conn_;
+  std::optional<AsyncDuplex<typename Conn<kTls>::Stream>> duplex_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{conn_->ioc().get_executor()};
+  std::thread thread_;
+};
+
+template <bool kTls>
+Result<Upgraded> UpgradeOn(std::unique_ptr<Conn<kTls>> c, const Request& req) {
+  ASSIGN_OR_RETURN(Upgraded u, c->SendUpgrade(req));
+  if (u.response.status == 101) u.stream = std::make_shared<UpgradedStream<kTls>>(std::move(c));
+  return u;
+}
+
 }  // namespace
+
+Result<Upgraded> Upgrade(const Endpoint& ep, const Request& req, std::chrono::milliseconds timeout) {
+  std::string host = ep.host + ":" + std::to_string(ep.port);
+  if (!ep.tls) {
+    auto c = std::make_unique<Conn<false>>(host, timeout, nullptr);
+    RETURN_IF_ERROR(c->Connect(ep));
+    return UpgradeOn(std::move(c), req);
+  }
+  ASSIGN_OR_RETURN(auto ctx, MakeContext(ep.tls_config ? *ep.tls_config : TlsClientConfig{}));
+  auto c = std::make_unique<Conn<true>>(host, timeout, std::move(ctx));
+  RETURN_IF_ERROR(c->Connect(ep));
+  return UpgradeOn(std::move(c), req);
+}
 
 std::string_view Response::GetHeader(std::string_view name) const {
   for (const auto& h : headers) {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/byte_stream.h"
 #include "common/status.h"
 
 namespace kubepp::http {
@@ -78,6 +79,17 @@ class Connection {
   // True if the last failure was the peer closing the connection.
   virtual bool peer_closed() const = 0;
 };
+
+// The answer to a request asking for a protocol upgrade: on 101 Switching
+// Protocols, the connection as raw bytes (`stream`); otherwise the whole
+// response and a null stream.
+struct Upgraded {
+  Response response;
+  std::shared_ptr<ByteStream> stream;
+};
+// Connects to `ep` and sends `req` (which carries Upgrade/Connection
+// headers); `timeout` bounds connecting and the response head.
+Result<Upgraded> Upgrade(const Endpoint& ep, const Request& req, std::chrono::milliseconds timeout);
 
 // A pool of keep-alive connections to one endpoint. Thread-safe.
 class Client {

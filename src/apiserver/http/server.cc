@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "apiserver/http/websocket.h"
+#include "common/async_duplex.h"
 #include "common/log.h"
 #include "common/url.h"
 #include "common/thread_pool.h"
@@ -139,6 +140,8 @@ class Session : public std::enable_shared_from_this<Session<StreamT>> {
   // Hands the connection over to a WebSocket session; this one is done.
   std::shared_ptr<WebSocket> UpgradeToWebSocket(std::shared_ptr<UpgradeRequest> req, std::string subprotocol,
                                                 MessageFn on_message);
+  // Hands the connection over as raw bytes; this session is done.
+  std::shared_ptr<ByteStream> TakeOver();
 
  private:
   friend class ServerImpl;
@@ -198,6 +201,10 @@ class ExchangeImpl : public ExchangeImplBase {
   std::shared_ptr<WebSocket> AcceptWebSocket(std::string subprotocol, MessageFn on_message) override {
     if (upgrade_ == nullptr || answered_.exchange(true)) return nullptr;
     return session_->UpgradeToWebSocket(std::move(upgrade_), std::move(subprotocol), std::move(on_message));
+  }
+  std::shared_ptr<ByteStream> Hijack() override {
+    if (request_.Header("upgrade").empty() || answered_.exchange(true)) return nullptr;
+    return session_->TakeOver();
   }
   std::shared_ptr<UpgradeRequest> upgrade_;  // the request, kept for the handshake
 
@@ -459,6 +466,21 @@ std::shared_ptr<WebSocket> Session<StreamT>::UpgradeToWebSocket(std::shared_ptr<
     });
     return ws;
   }
+}
+
+template <class StreamT>
+std::shared_ptr<ByteStream> Session<StreamT>::TakeOver() {
+  // The session reads nothing more after dispatching a request, so the
+  // stream and what was read past the request's head move out as they are.
+  std::promise<std::shared_ptr<ByteStream>> done;
+  auto f = done.get_future();
+  asio::dispatch(stream_.get_executor(), [this, &done] {
+    std::string leftover = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    lowest().expires_never();
+    done.set_value(std::make_shared<AsyncDuplex<StreamT>>(std::move(stream_), std::move(leftover)));
+  });
+  return f.get();
 }
 
 template <class StreamT>

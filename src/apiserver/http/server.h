@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/byte_stream.h"
 #include "common/status.h"
 
 namespace kubepp::apiserver::http {
@@ -97,6 +98,11 @@ class Exchange {
   // and turns the connection into a WebSocket. Null if the request is not
   // an upgrade.
   virtual std::shared_ptr<WebSocket> AcceptWebSocket(std::string subprotocol, MessageFn on_message) = 0;
+  // Takes the connection of a request carrying an Upgrade header (any
+  // protocol: WebSocket, SPDY) as raw bytes: the handler writes the response
+  // head itself and then speaks the protocol. Null if the request is not an
+  // upgrade or was answered.
+  virtual std::shared_ptr<ByteStream> Hijack() = 0;
 };
 
 // Called on a worker thread for each request.
