@@ -18,6 +18,9 @@ int RunShim(int argc, char** argv) {
   app.add_option("--runc", o.runc, "runc binary")->capture_default_str();
   app.add_option("--runc-root", o.runc_root, "runc state directory");
   app.add_option("--memory-cgroup", o.memory_cgroup, "The container's memory cgroup directory (OOM detection)");
+  app.add_flag("--stdin", o.stdin, "Keep a stdin open for attach");
+  app.add_flag("--stdin-once", o.stdin_once, "Close stdin when the first attached input ends");
+  app.add_flag("--tty", o.tty, "Run the container on a terminal");
   CLI11_PARSE(app, argc, argv);
   return kubelet::shim::Run(o);
 }

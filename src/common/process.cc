@@ -80,7 +80,15 @@ Result<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
     // Nothing of ours but stdio crosses exec (Asio's sockets are not
     // close-on-exec: a long-lived child would keep our ports bound).
     ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
-    if (options.pipe_stdin) ::dup2(infd[0], 0);
+    if (options.terminal_fd >= 0) {
+      for (int i = 0; i < 3; ++i) ::dup2(options.terminal_fd, i);
+    }
+    if (options.pipe_stdin) {
+      ::dup2(infd[0], 0);
+    } else if (!options.stdin_path.empty()) {
+      int fd = ::open(options.stdin_path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) ::dup2(fd, 0);
+    }
     sigset_t all;
     sigemptyset(&all);
     ::sigprocmask(SIG_SETMASK, &all, nullptr);

@@ -24,6 +24,8 @@ struct SpawnOptions {
   bool pipe_stdout = false;       // stdout readable through stdout_fd() instead
   bool pipe_stderr = false;       // stderr readable through stderr_fd() instead
   bool pipe_stdin = false;        // stdin writable through stdin_fd(); otherwise inherited
+  std::string stdin_path;         // stdin read from this file (e.g. /dev/null) unless piped
+  int terminal_fd = -1;           // stdin, stdout and stderr on this fd (a pty's slave) unless piped
   bool die_with_parent = true;    // SIGKILL when this process dies (PR_SET_PDEATHSIG)
   bool new_session = false;       // setsid(): no controlling terminal, own process group
   std::string dir;                // working directory; empty: inherit
@@ -55,6 +57,9 @@ class ChildProcess {
   Result<std::optional<int>> WaitFor(std::chrono::milliseconds timeout);
   // SIGKILL then reap. Returns the wait status.
   Result<int> Kill();
+  // The caller reaped the process itself (waitpid on pid()): the destructor
+  // leaves it alone.
+  void Forget() { exited_ = true; }
 
  private:
   ChildProcess() = default;

@@ -248,7 +248,9 @@ TEST_F(NodeRuntimeTest, NothingLeaksAfterManyPodCycles) {
     auto id = rt_->CreateContainer(*sb, Container("c", {"sh", "-c", "echo hi"}));
     ASSERT_TRUE(id.ok()) << i << ": " << id.status().ToString();
     ASSERT_TRUE(rt_->StartContainer(*id).ok()) << i;
-    if (i == 0) EXPECT_EQ(CountLines(ports(), "veth"), 1);
+    if (i == 0) {
+      EXPECT_EQ(CountLines(ports(), "veth"), 1);
+    }
     ASSERT_TRUE(rt_->RemovePodSandbox(*sb).ok()) << i;
   }
   EXPECT_TRUE(rt_->ListPodSandboxes().empty());

@@ -7,10 +7,12 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/file.h"
 #include "common/status.h"
 #include "kubelet/cni/cni.h"
 
@@ -124,6 +126,29 @@ class RuntimeService {
   };
   virtual Result<ExecResult> ExecSync(const std::string& id, const std::vector<std::string>& cmd,
                                       std::chrono::milliseconds timeout) = 0;
+
+  // A command started in a running container (kubectl exec): our ends of
+  // its stdio as pipes, or of one pseudo-terminal with tty. Thread-safe but
+  // for Wait, which one thread calls.
+  class ExecProcess {
+   public:
+    virtual ~ExecProcess() = default;
+    virtual int stdin_fd() const = 0;   // -1 unless stdin was asked for
+    virtual int stdout_fd() const = 0;  // the terminal with tty
+    virtual int stderr_fd() const = 0;  // -1 with tty
+    virtual void CloseStdin() = 0;      // EOF for the command (no effect with tty)
+    virtual void Resize(uint16_t width, uint16_t height) = 0;
+    // Waits for the command: its exit code, 128 + signal if killed.
+    virtual Result<int> Wait() = 0;
+  };
+  virtual Result<std::unique_ptr<ExecProcess>> Exec(const std::string& id, const std::vector<std::string>& cmd,
+                                                    bool tty, bool stdin) = 0;
+  // A connection to a running container's own stdio (kubectl attach):
+  // frames as kubelet/shim/shim.h describes them.
+  virtual Result<UniqueFd> Attach(const std::string& id) = 0;
+  // The network namespace a sandbox's containers share (a path to setns
+  // into); "" for a sandbox on the host network.
+  virtual Result<std::string> SandboxNetNs(const std::string& id) = 0;
 };
 
 }  // namespace kubepp::kubelet::runtime

@@ -2,14 +2,20 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
+#include <termios.h>
+#include <sys/ioctl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -34,7 +40,7 @@ std::string RandomId() {
   UniqueFd fd(::open("/dev/urandom", O_RDONLY | O_CLOEXEC));
   if (!fd.valid() || ::read(fd.get(), b, sizeof b) != static_cast<ssize_t>(sizeof b)) {
     uint64_t x = static_cast<uint64_t>(NowNs()) ^ (static_cast<uint64_t>(::getpid()) << 32);
-    for (auto& c : b) c = static_cast<unsigned char>(x = x * 6364136223846793005ULL + 1442695040888963407ULL >> 56);
+    for (auto& c : b) c = static_cast<unsigned char>((x = x * 6364136223846793005ULL + 1442695040888963407ULL) >> 56);
   }
   static const char* kHex = "0123456789abcdef";
   std::string s;
@@ -106,6 +112,21 @@ std::string MemoryCgroupDir(const std::string& cgroups_path) {
 }
 
 }  // namespace
+
+std::string RuncError(const std::string& log) {
+  auto text = ReadFile(log);
+  if (!text.ok()) return "";
+  std::string last;
+  size_t i = 0;
+  while (i < text->size()) {
+    size_t j = text->find('\n', i);
+    if (j == std::string::npos) j = text->size();
+    auto v = json::Parse(std::string_view(*text).substr(i, j - i));
+    if (v.ok() && json::GetString(*v, "level") == "error") last = std::string(json::GetString(*v, "msg"));
+    i = j + 1;
+  }
+  return last;
+}
 
 Status RemoveCgroup(const std::string& path) {
   if (path.empty() || path == "/") return Status::OK();
@@ -446,9 +467,13 @@ Result<std::string> RuncRuntime::CreateContainer(const std::string& sandbox_id, 
                   {"annotations", ToJson(c.annotations)},
                   {"memoryCgroup", memory_cgroup}};
   if (Status st = SaveMeta(false, id, meta); !st.ok()) return fail(st);
-  auto shim = ChildProcess::Spawn({.argv = {options_.shim_binary, "shim", "--id", id, "--bundle", dir + "/bundle",
-                                            "--state", dir, "--log", log_path, "--runc", options_.runc, "--runc-root",
-                                            options_.runc_root, "--memory-cgroup", memory_cgroup},
+  std::vector<std::string> shim_argv = {options_.shim_binary, "shim", "--id", id, "--bundle", dir + "/bundle",
+                                        "--state", dir, "--log", log_path, "--runc", options_.runc, "--runc-root",
+                                        options_.runc_root, "--memory-cgroup", memory_cgroup};
+  if (c.stdin) shim_argv.push_back("--stdin");
+  if (c.stdin_once) shim_argv.push_back("--stdin-once");
+  if (c.tty) shim_argv.push_back("--tty");
+  auto shim = ChildProcess::Spawn({.argv = shim_argv,
                                    .pipe_stdout = true,
                                    .die_with_parent = false,
                                    .new_session = true});
@@ -597,6 +622,136 @@ Result<RuntimeService::ExecResult> RuncRuntime::ExecSync(const std::string& id, 
   auto r = RunCommand(argv, {}, "", timeout);
   if (!r.ok()) return r.status();
   return ExecResult{r->exit_code, std::move(r->out), std::move(r->err)};
+}
+
+namespace {
+
+// `runc exec` in the foreground: runc relays between its stdio and the
+// command. With tty, runc's stdio is the slave of a pseudo-terminal we hold
+// the master of; runc puts it in raw mode, makes the command a terminal of
+// its own, and on SIGWINCH copies our terminal's size to it.
+class RuncExec : public RuntimeService::ExecProcess {
+ public:
+  RuncExec(ChildProcess child, UniqueFd master, std::string log)
+      : child_(std::move(child)), master_(std::move(master)), log_(std::move(log)) {}
+  ~RuncExec() override { ::unlink(log_.c_str()); }
+  int stdin_fd() const override { return master_.valid() ? master_.get() : child_.stdin_fd(); }
+  int stdout_fd() const override { return master_.valid() ? master_.get() : child_.stdout_fd(); }
+  int stderr_fd() const override { return master_.valid() ? -1 : child_.stderr_fd(); }
+  void CloseStdin() override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!master_.valid()) child_.CloseStdin();
+  }
+  void Resize(uint16_t width, uint16_t height) override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!master_.valid() || done_) return;
+    struct winsize ws = {};
+    ws.ws_col = width;
+    ws.ws_row = height;
+    ::ioctl(master_.get(), TIOCSWINSZ, &ws);
+    ::kill(child_.pid(), SIGWINCH);
+  }
+  Result<int> Wait() override {
+    pid_t pid;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      pid = child_.pid();
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0) {
+      if (errno != EINTR) return Status::IOError(std::string("waitpid: ") + std::strerror(errno));
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    done_ = true;
+    child_.Forget();
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    if (WEXITSTATUS(status) != 0) {
+      std::string err = RuncError(log_);
+      if (!err.empty()) return Status::Internal(err);
+    }
+    return WEXITSTATUS(status);
+  }
+
+ private:
+  std::mutex mu_;
+  ChildProcess child_;
+  UniqueFd master_;
+  std::string log_;
+  bool done_ = false;  // GUARDED_BY(mu_)
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RuntimeService::ExecProcess>> RuncRuntime::Exec(const std::string& id,
+                                                                       const std::vector<std::string>& cmd, bool tty,
+                                                                       bool stdin) {
+  if (cmd.empty()) return Status::BadRequest("no command given");
+  auto st = GetContainerStatus(id);
+  if (!st.ok()) return st.status();
+  if (st->state != ContainerState::kRunning) return Status::Conflict("container " + id + " is not running");
+  SpawnOptions so;
+  // runc's own failure (no such command) goes to a log of its own, to
+  // tell it from the command's exit code and output.
+  static std::atomic<uint64_t> seq{0};
+  std::string log = ContainerDir(id) + "/exec-" + std::to_string(::getpid()) + "-" + std::to_string(++seq) + ".log";
+  so.argv = {options_.runc, "--root", options_.runc_root, "--log", log, "--log-format", "json", "exec"};
+  if (tty) so.argv.push_back("-t");
+  so.argv.push_back(id);
+  so.argv.insert(so.argv.end(), cmd.begin(), cmd.end());
+  so.die_with_parent = false;  // an exec outlives nothing of ours it does not own
+  so.new_session = true;
+  UniqueFd master, slave;
+  if (tty) {
+    int m = -1, sl = -1;
+    struct winsize ws = {};
+    ws.ws_col = 80;
+    ws.ws_row = 24;
+    if (::openpty(&m, &sl, nullptr, nullptr, &ws) != 0) return Status::IOError(std::string("openpty: ") + std::strerror(errno));
+    master.Reset(m);
+    slave.Reset(sl);
+    ::fcntl(m, F_SETFD, FD_CLOEXEC);
+    ::fcntl(sl, F_SETFD, FD_CLOEXEC);
+    struct termios t;
+    if (::tcgetattr(sl, &t) == 0) {
+      ::cfmakeraw(&t);
+      ::tcsetattr(sl, TCSANOW, &t);
+    }
+    so.terminal_fd = sl;
+  } else {
+    so.pipe_stdout = true;
+    so.pipe_stderr = true;
+    so.pipe_stdin = stdin;
+    if (!stdin) so.stdin_path = "/dev/null";
+  }
+  auto child = ChildProcess::Spawn(so);
+  if (!child.ok()) return child.status();
+  slave.Reset();  // the command's end is runc's now: the master reads EIO once it is gone
+  return std::unique_ptr<ExecProcess>(new RuncExec(std::move(*child), std::move(master), std::move(log)));
+}
+
+Result<UniqueFd> RuncRuntime::Attach(const std::string& id) {
+  auto st = GetContainerStatus(id);
+  if (!st.ok()) return st.status();
+  if (st->state != ContainerState::kRunning) return Status::Conflict("container " + id + " is not running");
+  // Through /proc/self/fd/<dir>: the socket's full path is longer than a
+  // unix socket address may be.
+  UniqueFd dir(::open(ContainerDir(id).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return Status::NotFound("container " + id + ": " + std::strerror(errno));
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "/proc/self/fd/%d/attach.sock", dir.get());
+  if (!fd.valid() || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    return Status::Unavailable("attach to container " + id + ": " + std::strerror(errno));
+  }
+  return fd;
+}
+
+Result<std::string> RuncRuntime::SandboxNetNs(const std::string& id) {
+  auto s = GetPodSandboxStatus(id);
+  if (!s.ok()) return s.status();
+  if (s->config.host_network) return std::string();
+  return SandboxDir(id) + "/ns/net";
 }
 
 }  // namespace kubepp::kubelet::runtime::runc

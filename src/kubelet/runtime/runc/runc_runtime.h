@@ -51,6 +51,10 @@ class RuncRuntime : public RuntimeService {
   std::vector<ContainerStatus> ListContainers(const Labels& labels = {}) override;
   Result<ExecResult> ExecSync(const std::string& id, const std::vector<std::string>& cmd,
                               std::chrono::milliseconds timeout) override;
+  Result<std::unique_ptr<ExecProcess>> Exec(const std::string& id, const std::vector<std::string>& cmd, bool tty,
+                                            bool stdin) override;
+  Result<std::string> SandboxNetNs(const std::string& id) override;
+  Result<UniqueFd> Attach(const std::string& id) override;
 
  private:
   RuncRuntime(Options options, images::ImageStore* images, cni::Network* network);
@@ -83,6 +87,9 @@ class RuncRuntime : public RuntimeService {
 // them at <dir>/{net,ipc,uts}; ReleaseNamespaces unmounts and removes them.
 Status CreateNamespaces(const std::string& dir, const std::string& hostname);
 Status ReleaseNamespaces(const std::string& dir);
+// The last error runc logged to `log` (its --log-format json: lines of
+// {"level","msg"}); "" if none.
+std::string RuncError(const std::string& log);
 // Removes the (empty) cgroup at `path` in every hierarchy (v1) or the unified one (v2).
 Status RemoveCgroup(const std::string& path);
 
