@@ -322,8 +322,10 @@ void Handler::ServeResource(Ctx& c) {
   if (sub == "eviction" && verb == "create") return ServeEviction(c);
   if (sub == "token" && verb == "create" && c.def->HasSubresource("token")) return ServeTokenRequest(c);
   if (sub == "log" && c.def->resource == "pods") return ServePodLog(c);
-  if (sub == "exec" || sub == "attach" || sub == "portforward" || sub == "proxy") {
-    // The node side arrives with the kubelet.
+  if (c.def->resource == "pods" && (sub == "exec" || sub == "attach" || sub == "portforward")) {
+    return ServePodStream(c);
+  }
+  if (sub == "proxy") {
     auto pod = server_->registry_store_->Get(*c.def, c.info.ns, c.info.name);
     if (!pod.ok()) return RespondStatus(c.ex, pod.status());
     std::string_view node = api::StrAt(*pod, {"spec", "nodeName"});

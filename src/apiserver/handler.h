@@ -15,6 +15,7 @@
 #include "apiserver/registry/resource.h"
 #include "apiserver/registry/store.h"
 #include "apiserver/request.h"
+#include "common/http_client.h"
 
 namespace kubepp::apiserver {
 
@@ -50,7 +51,9 @@ class Handler {
   void RespondStatus(const std::shared_ptr<http::Exchange>& ex, const Status& st);
   void ServeResource(Ctx& c);
   void ServeGet(Ctx& c);
-  void ServePodLog(Ctx& c);  // handler_node.cc
+  void ServePodLog(Ctx& c);     // handler_node.cc
+  void ServePodStream(Ctx& c);  // handler_node.cc: exec, attach, portforward
+  Result<kubepp::http::Endpoint> KubeletEndpoint(const boost::json::object& pod, const std::string& pod_name);
   void ServeList(Ctx& c);
   void ServeWatch(Ctx& c);
   void ServeCreate(Ctx& c);

@@ -17,6 +17,7 @@
 #include "common/url.h"
 #include "client/node_lease.h"
 #include "apiserver/http/server.h"
+#include "kubelet/kubelet_util.h"
 #include "kubelet/logs.h"
 #include "kubelet/pod_config.h"
 #include "kubelet/probe.h"
@@ -33,7 +34,7 @@ const log::Logger& Log() {
   return l;
 }
 
-constexpr const char* kPodUid = "io.kubernetes.pod.uid";
+constexpr const char* kPodUid = kPodUidLabel;
 constexpr const char* kPodName = "io.kubernetes.pod.name";
 constexpr const char* kPodNs = "io.kubernetes.pod.namespace";
 constexpr const char* kContainerName = "io.kubernetes.container.name";
@@ -87,6 +88,8 @@ std::optional<int64_t> SecInt(const bj::object& pod, const bj::object& c, std::s
   return api::IntAt(pod, {"spec", "securityContext", field});
 }
 
+}  // namespace
+
 const bj::object* ContainerSpec(const bj::object& pod, const std::string& name, bool* init) {
   for (const char* list : {"initContainers", "containers"}) {
     if (const auto* cs = api::ArrAt(pod, {"spec", list})) {
@@ -100,6 +103,8 @@ const bj::object* ContainerSpec(const bj::object& pod, const std::string& name, 
   }
   return nullptr;
 }
+
+namespace {
 
 std::chrono::seconds Backoff(int restarts) {
   auto d = 10s;
@@ -1092,8 +1097,6 @@ Status Kubelet::UpdatePodStatus(const bj::object& pod, const std::string& sandbo
 
 int Kubelet::port() const { return server_ ? server_->port() : 0; }
 
-namespace {
-
 void RespondStatus(const std::shared_ptr<apiserver::http::Exchange>& ex, int code, const std::string& reason,
                    const std::string& message) {
   bj::object st{{"kind", "Status"}, {"apiVersion", "v1"},  {"metadata", bj::object{}}, {"status", "Failure"},
@@ -1105,8 +1108,6 @@ void RespondStatus(const std::shared_ptr<apiserver::http::Exchange>& ex, int cod
   ex->Respond(std::move(r));
 }
 
-}  // namespace
-
 void Kubelet::Handle(std::shared_ptr<apiserver::http::Exchange> ex) {
   const auto& req = ex->request();
   auto parts = SplitPath(req.path);
@@ -1115,7 +1116,14 @@ void Kubelet::Handle(std::shared_ptr<apiserver::http::Exchange> ex) {
     return;
   }
   if (!req.peer) return RespondStatus(ex, 401, "Unauthorized", "Unauthorized");
-  if (req.method != "GET") return RespondStatus(ex, 405, "MethodNotAllowed", "method not allowed");
+  bool streaming = !parts.empty() && (parts[0] == "exec" || parts[0] == "attach" || parts[0] == "portForward");
+  if (req.method != "GET" && !(streaming && req.method == "POST")) {
+    return RespondStatus(ex, 405, "MethodNotAllowed", "method not allowed");
+  }
+  if (parts.size() == 4 && (parts[0] == "exec" || parts[0] == "attach")) {
+    return ServeExec(ex, parts[1], parts[2], parts[3], parts[0] == "attach");
+  }
+  if (parts.size() == 3 && parts[0] == "portForward") return ServePortForward(ex, parts[1], parts[2]);
   if (req.path == "/pods" || req.path == "/pods/") {
     bj::array items;
     for (const auto& p : pods_->List()) items.push_back(*p);

@@ -118,10 +118,15 @@ class Kubelet {
   ObjectGetter Getter(const std::string& ns);
   void Event(const bj::object& pod, std::string_view type, std::string_view reason, const std::string& message);
   std::string PodDir(const std::string& uid) const;
-  // The kubelet API: /healthz, /pods, /containerLogs.
+  // The kubelet API: /healthz, /pods, /containerLogs, /exec, /attach, /portForward.
   void Handle(std::shared_ptr<apiserver::http::Exchange> ex);
   void ServeLogs(const std::shared_ptr<apiserver::http::Exchange>& ex, const std::string& ns, const std::string& pod,
                  const std::string& container);
+  // kubelet_stream.cc: /exec, /attach (`attach` true) and /portForward.
+  void ServeExec(const std::shared_ptr<apiserver::http::Exchange>& ex, const std::string& ns, const std::string& pod,
+                 const std::string& container, bool attach);
+  void ServePortForward(const std::shared_ptr<apiserver::http::Exchange>& ex, const std::string& ns,
+                        const std::string& pod);
   std::string PodCidr();
 
   client::RestClient* client_;
