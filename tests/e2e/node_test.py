@@ -3,12 +3,17 @@ runc, CNI bridge) and the busybox test image, driven by upstream kubectl and
 the Python client. Needs root, runc and the CNI plugins; skips otherwise.
 Traffic goes only to the pod addresses of the server's own bridge; every
 container, mount and interface is gone after the test."""
+import fcntl
 import json
 import os
+import pty
+import struct
 import subprocess
 import sys
+import termios
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 from kubepp_cluster import KUBEPP, TEST_IMAGES, KubectlAssertions, Server, node_support
@@ -69,6 +74,43 @@ class NodeTest(KubectlAssertions, unittest.TestCase):
 
     def state(self, o, i=0, key="containerStatuses"):
         return o.get("status", {}).get(key, [{}])[i].get("state", {})
+
+    def env(self, **extra):
+        return dict(os.environ, HOME=self.s.home, KUBECONFIG=self.s.kubeconfig, **extra)
+
+    def on_terminal(self, args, keys=(), until=b"", rows=30, cols=100, timeout=60):
+        """Runs kubectl on a pseudo-terminal of rows x cols, typing each of
+        `keys` once the output so far holds its prompt; returns (output, exit code)."""
+        pid, fd = pty.fork()
+        if pid == 0:
+            try:
+                os.execvpe("kubectl", ["kubectl", *args], self.env())
+            finally:
+                os._exit(127)
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        out, pending, seen, deadline = b"", list(keys), 0, time.time() + timeout
+        while time.time() < deadline:
+            if pending and pending[0][0] in out[seen:]:
+                seen = len(out)  # each prompt is answered once
+                os.write(fd, pending.pop(0)[1])
+            try:
+                d = os.read(fd, 4096)
+            except OSError:
+                break
+            if not d:
+                break
+            out += d
+        os.close(fd)
+        _, st = os.waitpid(pid, 0)
+        return out, os.waitstatus_to_exitcode(st)
+
+    def forward(self, target, env=None):
+        """`kubectl port-forward target :80`; returns (process, local port)."""
+        pf = subprocess.Popen(["kubectl", "port-forward", target, ":80", *self.n], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=self.env(**(env or {})))
+        line = pf.stdout.readline()
+        self.assertIn("-> 80", line, pf.stderr.read() if not line else line)
+        return pf, int(line.split("127.0.0.1:")[1].split()[0])
 
     def test_node_registers_with_the_machine(self):
         node = self.get("node", self.s.node_name)
@@ -386,6 +428,122 @@ print(p.status.phase, p.status.pod_ip is not None, cs.ready, cs.state.running is
                              env=dict(os.environ, HOME=self.s.home), timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertEqual(out.stdout.split(), ["Running", "True", "True", "True", "BestEffort"])
+
+
+    def test_exec_cp_and_port_forward(self):
+        self.ok("apply", "-f", "-", input=pod("box", [c("c", "sh", "-c", "mkdir -p /www && echo hello > /www/index.html"
+                                                         " && exec httpd -f -p 80 -h /www")], self.ns))
+        self.wait_pod("box", lambda o: o["status"].get("phase") == "Running", 60)
+        self.assertEqual(self.ok("exec", "box", *self.n, "--", "echo", "hi"), "hi\n")
+        # Exit codes and stderr come back; stdin goes in and its end is seen.
+        p = self.s.kubectl("exec", "box", *self.n, "--", "sh", "-c", "echo out; echo err >&2; exit 3")
+        self.assertEqual((p.returncode, p.stdout), (3, "out\n"))
+        self.assertIn("err\ncommand terminated with exit code 3", p.stderr)
+        self.assertEqual(self.ok("exec", "-i", "box", *self.n, "--", "sh", "-c", "cat; echo done",
+                                 input="line 1\nline 2\n"), "line 1\nline 2\ndone\n")
+        # SPDY, the fallback of clients without WebSocket: the same results.
+        spdy = {"KUBECTL_REMOTE_COMMAND_WEBSOCKETS": "false"}
+        p = self.s.kubectl("exec", "-i", "box", *self.n, "--", "sh", "-c", "cat; exit 5", input="over spdy\n", env=spdy)
+        self.assertEqual((p.returncode, p.stdout), (5, "over spdy\n"), p.stderr)
+        self.assertIn("command terminated with exit code 5", p.stderr)
+        # A terminal: its size is the client's and follows it; the exit code too.
+        out, code = self.on_terminal(["exec", "-it", "box", *self.n, "--", "sh", "-c",
+                                      "stty size; tty; read x; echo got $x; exit 4"], keys=[(b"/dev/pts", b"abc\r")])
+        self.assertEqual(code, 4, out)
+        self.assertIn(b"30 100\r\n/dev/pts/0\r\n", out)
+        self.assertIn(b"got abc\r\n", out)
+        # Errors: a command that is not there, a container that is not, no upgrade.
+        p = self.s.kubectl("exec", "box", *self.n, "--", "nosuchcmd")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('exec: "nosuchcmd": executable file not found in $PATH', p.stderr)
+        p = self.s.kubectl("exec", "box", "-c", "nope", *self.n, "--", "true")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("container nope is not valid for pod box", p.stderr)
+        raw = self.s.kubectl("get", "--raw", "/api/v1/namespaces/%s/pods/box/exec?command=true&stdout=true" % self.ns)
+        self.assertNotEqual(raw.returncode, 0)
+        self.assertIn("Upgrade request required", raw.stderr)
+        # cp both ways (tar through exec).
+        src = os.path.join(self.s.tmp, "cp-in.txt")
+        with open(src, "w") as f:
+            f.write("copied\n" * 1000)
+        self.ok("cp", src, "%s/box:/tmp/in.txt" % self.ns)
+        self.assertEqual(self.ok("exec", "box", *self.n, "--", "md5sum", "/tmp/in.txt").split()[0],
+                         subprocess.run(["md5sum", src], capture_output=True, text=True).stdout.split()[0])
+        dst = os.path.join(self.s.tmp, "cp-out.txt")
+        self.ok("cp", "%s/box:/www/index.html" % self.ns, dst)
+        self.assertEqual(read(dst), "hello\n")
+        # port-forward: SPDY in WebSocket (kubectl's default), then plain SPDY.
+        for env in [None, {"KUBECTL_PORT_FORWARD_WEBSOCKETS": "false"}]:
+            pf, port = self.forward("pod/box", env)
+            try:
+                for _ in range(3):
+                    self.assertEqual(urllib.request.urlopen("http://127.0.0.1:%d/index.html" % port, timeout=10).read(),
+                                     b"hello\n")
+                with self.assertRaises(urllib.error.HTTPError) as e:
+                    urllib.request.urlopen("http://127.0.0.1:%d/missing" % port, timeout=10)
+                self.assertEqual(e.exception.code, 404)
+            finally:
+                pf.kill()
+                pf.communicate()
+        log = self.s.server_log()
+        for proto in ["websocket v5.channel.k8s.io", "spdy v4.channel.k8s.io", "websocket SPDY/3.1+portforward.k8s.io",
+                      "spdy portforward.k8s.io"]:
+            self.assertIn(proto, log)
+        # The Python client: exec (v4 WebSocket) with output and exit code, port-forward (v4 WebSocket channels).
+        script = r"""
+import sys
+from kubernetes import client, config
+from kubernetes.stream import stream, portforward
+config.load_kube_config(sys.argv[1])
+api = client.CoreV1Api()
+ns = sys.argv[2]
+print(repr(stream(api.connect_get_namespaced_pod_exec, "box", ns, command=["sh", "-c", "echo out"],
+                  stderr=True, stdin=False, stdout=True, tty=False)))
+r = stream(api.connect_get_namespaced_pod_exec, "box", ns, command=["sh", "-c", "exit 7"], stderr=True, stdin=False,
+           stdout=True, tty=False, _preload_content=False)
+r.run_forever(timeout=20)
+print(r.returncode)
+pf = portforward(api.connect_get_namespaced_pod_portforward, "box", ns, ports="80")
+sock = pf.socket(80)
+sock.setblocking(True)
+sock.sendall(b"GET /index.html HTTP/1.0\r\nHost: box\r\n\r\n")
+data = b""
+while True:
+    d = sock.recv(4096)
+    if not d:
+        break
+    data += d
+print(repr(data.split(b"\r\n\r\n", 1)[1]))
+"""
+        out = subprocess.run(["/usr/bin/python3", "-c", script, self.s.kubeconfig, self.ns], capture_output=True, text=True,
+                             env=dict(os.environ, HOME=self.s.home), timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.splitlines(), ["'out\\n'", "7", "b'hello\\n'"])
+
+    def test_attach_and_run_interactively(self):
+        self.ok("apply", "-f", "-", input=pod("ticker", [c("c", "sh", "-c", "sleep 2; for i in 1 2 3; do echo tick $i;"
+                                                            " echo tock $i >&2; sleep 0.3; done")], self.ns, "Never"))
+        self.wait_pod("ticker", lambda o: o["status"].get("phase") == "Running", 60)
+        # Output as it comes, stdout and stderr apart, until the container ends.
+        p = self.s.kubectl("attach", "ticker", *self.n)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, "tick 1\ntick 2\ntick 3\n")
+        self.assertIn("tock 1\ntock 2\ntock 3\n", p.stderr)
+        # stdin of a container that asked for it; stdinOnce: its end is the container's.
+        self.ok("apply", "-f", "-", input=pod("reader", [c("c", "sh", "-c", "while read l; do echo got $l; done; echo eof",
+                                                           stdin=True, stdinOnce=True)], self.ns, "Never"))
+        self.wait_pod("reader", lambda o: o["status"].get("phase") == "Running", 60)
+        p = self.s.kubectl("attach", "-i", "reader", *self.n, input="one\ntwo\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, "got one\ngot two\neof\n")
+        self.wait_pod("reader", lambda o: self.state(o).get("terminated", {}).get("exitCode") == 0, 30)
+        # kubectl run -it: a container on a terminal, attached to, sized, removed at the end.
+        out, code = self.on_terminal(["run", "-it", "--rm", "shell", "--image=busybox", "--restart=Never", *self.n, "--", "sh"],
+                                     keys=[(b"# ", b"stty size; echo sum-$((1+2))\r"), (b"sum-3", b"exit\r")],
+                                     rows=33, cols=111)
+        self.assertEqual(code, 0, out)
+        self.assertIn(b"33 111\r\nsum-3\r\n", out)
+        self.assertIn(b'pod "shell" deleted', out)
 
 
 if __name__ == "__main__":
