@@ -67,7 +67,7 @@ int Serve(int argc, char** argv, bool full_server) {
     app.add_flag("--no-agent", no_agent, "Do not run a node agent in this process");
     app.add_option("--node-name", node_name, "Name of this node (default: the hostname)");
     app.add_option("--cluster-cidr", cluster_cidr, "Range of pod IPs")->capture_default_str();
-    app.add_option("--insecure-registry", insecure_registries, "Registries reached over plain HTTP");
+    app.add_option("--insecure-registry", insecure_registries, "A registry (host:port) reached without verifying its certificate, or over plain HTTP; repeatable");
     app.add_option("--cni-bridge", bridge, "Name of the node's pod bridge")->capture_default_str();
     app.add_option("--node-ip", node_ip, "The node's address (default: the first non-loopback one)");
     app.add_option("--kubelet-port", kubelet_port, "Port of the kubelet API (logs, exec)")->capture_default_str();
@@ -133,6 +133,7 @@ int Serve(int argc, char** argv, bool full_server) {
       ao.kubelet.node_name = node_name;
       ao.kubelet.node_ip = node_ip;
       ao.kubelet.kubelet_port = kubelet_port;
+      ao.kubelet.insecure_registries = insecure_registries;
       ao.client_ca_pem = (*server)->pki().ca.cert_pem;
       ao.bridge = bridge;
       ao.cluster_cidr = cluster_cidr;

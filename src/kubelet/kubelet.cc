@@ -11,6 +11,7 @@
 #include "api/object.h"
 #include "api/quantity.h"
 #include "api/time.h"
+#include "common/base64.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -118,10 +119,36 @@ Kubelet::Kubelet(client::RestClient* client, KubeletOptions options, runtime::Ru
                  images::ImageStore* images, cni::Network* network)
     : client_(client), options_(std::move(options)), runtime_(rt), images_(images), network_(network) {
   if (options_.node_ip.empty()) options_.node_ip = DefaultNodeIp();
+  puller_ = std::make_unique<images::Puller>(images_, options_.insecure_registries, images_->root() + "/downloads");
   pod_cidr_ = options_.pod_cidr;
 }
 
 Kubelet::~Kubelet() { Stop(); }
+
+std::vector<images::AuthConfigs> Kubelet::PullSecrets(const bj::object& pod) {
+  std::vector<images::AuthConfigs> out;
+  const auto* secrets = api::ArrAt(pod, {"spec", "imagePullSecrets"});
+  if (secrets == nullptr) return out;
+  auto get = Getter(std::string(api::Namespace(pod)));
+  for (const auto& ref : *secrets) {
+    if (!ref.is_object()) continue;
+    std::string name(api::StrAt(ref.get_object(), {"name"}));
+    auto secret = get("secrets", name);
+    if (!secret.ok()) {
+      Event(pod, "Warning", "FailedToRetrieveImagePullSecret",
+            "Unable to retrieve some image pull secrets (" + name + "); attempting to pull the image may not succeed.");
+      continue;
+    }
+    for (const char* key : {".dockerconfigjson", ".dockercfg"}) {
+      std::string_view enc = api::StrAt(*secret, {"data", key});
+      if (enc.empty()) continue;
+      auto text = Base64Decode(enc);
+      if (!text.ok()) continue;
+      if (auto cfg = images::ParseDockerConfig(*text); cfg.ok()) out.push_back(std::move(*cfg));
+    }
+  }
+  return out;
+}
 
 std::string Kubelet::PodDir(const std::string& uid) const { return JoinPath(options_.data_dir, "pods/" + uid); }
 
@@ -431,21 +458,36 @@ Status Kubelet::StartContainer(const bj::object& pod, const bj::object& c, bool 
   }
   auto found = images_->Find(image);
   std::string_view policy = api::StrAt(c, {"imagePullPolicy"}, "IfNotPresent");
-  if (!found) {
-    if (policy == "Never") {
-      std::string msg = "Container image \"" + image + "\" is not present with pull policy of Never";
-      Event(pod, "Warning", "ErrImageNeverPull", msg);
-      return wait("ErrImageNeverPull", msg, 10s);
-    }
-    bool backoff = w.reason == "ErrImagePull" || w.reason == "ImagePullBackOff";
-    std::string msg = "failed to pull and unpack image \"" + api::NormalizedImageName(image) +
-                      "\": pulling from registries is not available on this node yet; import the image with "
-                      "`kubepp images import`";
-    Event(pod, "Warning", "Failed", "Failed to pull image \"" + image + "\": " + msg);
-    return wait(backoff ? "ImagePullBackOff" : "ErrImagePull",
-                backoff ? "Back-off pulling image \"" + image + "\"" : msg, Backoff(w.failures + 1));
+  if (!found && policy == "Never") {
+    std::string msg = "Container image \"" + image + "\" is not present with pull policy of Never";
+    Event(pod, "Warning", "ErrImageNeverPull", msg);
+    return wait("ErrImageNeverPull", msg, 10s);
   }
-  if (w.reason.empty() || w.reason == "ContainerCreating") {
+  if (!found || policy == "Always") {
+    // The pod worker comes back when the back-off is over; a failure
+    // after a failure is shown as the back-off (upstream's alternation).
+    bool backoff = w.reason == "ErrImagePull" || w.reason == "ImagePullBackOff";
+    Event(pod, "Normal", "Pulling", "Pulling image \"" + image + "\"");
+    auto start = std::chrono::steady_clock::now();
+    auto pulled = puller_->Pull(image, PullSecrets(pod));
+    if (!pulled.ok()) {
+      std::string msg = "failed to pull and unpack image \"" + api::NormalizedImageName(image) + "\": " +
+                        pulled.status().message();
+      Event(pod, "Warning", "Failed", "Failed to pull image \"" + image + "\": " + msg);
+      if (backoff) {
+        Event(pod, "Normal", "BackOff", "Back-off pulling image \"" + image + "\"");
+        return wait("ImagePullBackOff", "Back-off pulling image \"" + image + "\"", Backoff(w.failures + 1));
+      }
+      Event(pod, "Warning", "Failed", "Error: ErrImagePull");
+      return wait("ErrImagePull", msg, Backoff(w.failures + 1));
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    char took[32];
+    std::snprintf(took, sizeof took, "%.3fs", secs);
+    Event(pod, "Normal", "Pulled", "Successfully pulled image \"" + image + "\" in " + took + " (" + took +
+                                       " including waiting). Image size: " + std::to_string(pulled->size) + " bytes.");
+    w.failures = 0;
+  } else if (w.reason.empty() || w.reason == "ContainerCreating") {
     Event(pod, "Normal", "Pulled", "Container image \"" + image + "\" already present on machine");
   }
   PodFacts facts{pod_ip, options_.node_ip, options_.node_name};

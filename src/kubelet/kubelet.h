@@ -29,6 +29,7 @@
 #include "common/thread_pool.h"
 #include "kubelet/cni/cni.h"
 #include "kubelet/images/image_store.h"
+#include "kubelet/images/registry.h"
 #include "kubelet/node_info.h"
 #include "kubelet/pod_config.h"
 #include "kubelet/runtime/runtime.h"
@@ -61,6 +62,9 @@ struct KubeletOptions {
   std::string bind_address = "0.0.0.0";
   std::string serving_cert_pem, serving_key_pem;
   std::string client_ca_pem;  // clients (the API server) must present a certificate from this CA
+  // Registries reached without verifying their certificate, or over plain
+  // HTTP (localhost's always are).
+  std::vector<std::string> insecure_registries;
 };
 
 class Kubelet {
@@ -114,6 +118,8 @@ class Kubelet {
   Status UpdatePodStatus(const bj::object& pod, const std::string& sandbox_id, const std::string& pod_ip,
                          bool pod_failed, const PodState& state);
   std::vector<runtime::ContainerStatus> PodContainers(const std::string& uid);
+  // The registry credentials of the pod's imagePullSecrets.
+  std::vector<images::AuthConfigs> PullSecrets(const bj::object& pod);
   // Reads configMaps and secrets of namespace `ns` for env and volumes.
   ObjectGetter Getter(const std::string& ns);
   void Event(const bj::object& pod, std::string_view type, std::string_view reason, const std::string& message);
@@ -133,6 +139,7 @@ class Kubelet {
   KubeletOptions options_;
   runtime::RuntimeService* runtime_;
   images::ImageStore* images_;
+  std::unique_ptr<images::Puller> puller_;
   cni::Network* network_;
   MachineInfo machine_;
   std::unique_ptr<client::EventRecorder> events_;
