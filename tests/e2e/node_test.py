@@ -10,13 +10,14 @@ import pty
 import struct
 import subprocess
 import sys
+import socket
 import termios
 import time
 import unittest
 import urllib.error
 import urllib.request
 
-from kubepp_cluster import KUBEPP, TEST_IMAGES, KubectlAssertions, Server, node_support
+from kubepp_cluster import KUBEPP, TEST_IMAGES, KubectlAssertions, Server, free_port, node_support
 
 SKIP = node_support()
 
@@ -25,6 +26,59 @@ def pod(name, containers, ns, restart="Always", extra=None):
     spec = {"restartPolicy": restart, "containers": containers, "terminationGracePeriodSeconds": 5}
     spec.update(extra or {})
     return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns}, "spec": spec})
+
+
+class Registry:
+    """Debian's docker-registry on a loopback port, optionally with TLS and
+    htpasswd (bcrypt) users; images pushed into it with skopeo."""
+
+    def __init__(self, tmp, name, users=None):
+        self.dir = os.path.join(tmp, name)
+        os.makedirs(self.dir)
+        self.port = free_port()
+        self.host = "127.0.0.1:%d" % self.port
+        cfg = ["version: 0.1", "log:", "  level: warn", "storage:", "  filesystem:",
+               "    rootdirectory: %s/data" % self.dir, "http:", "  addr: %s" % self.host]
+        if users:
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", self.dir + "/key.pem",
+                            "-out", self.dir + "/cert.pem"], check=True, capture_output=True)
+            import warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                import crypt
+                lines = ["%s:%s" % (u, crypt.crypt(p, crypt.mksalt(crypt.METHOD_BLOWFISH))) for u, p in users.items()]
+            with open(self.dir + "/htpasswd", "w") as f:
+                f.write("\n".join(lines) + "\n")
+            cfg += ["  tls:", "    certificate: %s/cert.pem" % self.dir, "    key: %s/key.pem" % self.dir,
+                    "auth:", "  htpasswd:", "    realm: kubepp-test", "    path: %s/htpasswd" % self.dir]
+        with open(self.dir + "/config.yml", "w") as f:
+            f.write("\n".join(cfg) + "\n")
+        self.log = open(self.dir + "/registry.log", "ab")
+        self.proc = subprocess.Popen(["docker-registry", "serve", self.dir + "/config.yml"], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("docker-registry did not start")
+
+    def push(self, ref, creds=None):
+        """Copies the busybox test image to <registry>/<ref>; returns its manifest digest."""
+        args = ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--digestfile", self.dir + "/digest"]
+        if creds:
+            args += ["--dest-creds", creds]
+        subprocess.run(args + ["oci-archive:" + os.path.join(TEST_IMAGES, "busybox.tar"),
+                               "docker://%s/%s" % (self.host, ref)], check=True, capture_output=True, timeout=120)
+        return read(self.dir + "/digest").strip()
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait()
+        self.log.close()
 
 
 def read(path):
@@ -519,6 +573,60 @@ print(repr(data.split(b"\r\n\r\n", 1)[1]))
                              env=dict(os.environ, HOME=self.s.home), timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertEqual(out.stdout.splitlines(), ["'out\\n'", "7", "b'hello\\n'"])
+
+    def test_images_pulled_from_registries(self):
+        open_reg = Registry(self.s.tmp, "registry-open")
+        locked = Registry(self.s.tmp, "registry-locked", users={"puller": "s3cret"})
+        try:
+            digest = open_reg.push("test/busybox:v1")
+            locked.push("private/busybox:v2", creds="puller:s3cret")
+            # By tag over plain HTTP (localhost registries are insecure), then by digest.
+            self.ok("apply", "-f", "-", input=pod("tagged", [c("c", "sleep", "3600", image=open_reg.host + "/test/busybox:v1")],
+                                                  self.ns))
+            self.wait_pod("tagged", lambda o: o["status"].get("phase") == "Running", 60)
+            events = self.ok("get", "events", *self.n, "--field-selector", "involvedObject.name=tagged",
+                             "-o", "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}")
+            self.assertIn('Pulling: Pulling image "%s/test/busybox:v1"' % open_reg.host, events)
+            self.assertRegex(events, r'Pulled: Successfully pulled image "%s/test/busybox:v1" in [0-9.]+s' % open_reg.host)
+            by_digest = "%s/test/busybox@%s" % (open_reg.host, digest)
+            self.ok("apply", "-f", "-", input=pod("pinned", [c("c", "sleep", "3600", image=by_digest)], self.ns))
+            o = self.wait_pod("pinned", lambda o: o["status"].get("phase") == "Running", 60)
+            self.assertEqual(o["status"]["containerStatuses"][0]["imageID"], by_digest)
+            # The node lists it at its next status report.
+            def listed():
+                node = json.loads(self.ok("get", "nodes", "-o", "json"))["items"][0]
+                return open_reg.host + "/test/busybox:v1" in [n for im in node["status"].get("images", []) for n in im["names"]]
+            self.wait_for(listed, 30, "the pulled image in the node's status")
+            # A registry with users over TLS (insecure: its certificate is self-signed): refused without
+            # the pull secret, pulled with it.
+            image = locked.host + "/private/busybox:v2"
+            self.ok("apply", "-f", "-", input=pod("denied", [c("c", "sleep", "3600", image=image)], self.ns))
+            o = self.wait_pod("denied", lambda o: self.state(o).get("waiting", {}).get("reason") in
+                              ("ErrImagePull", "ImagePullBackOff"), 60)
+            self.assertIn("pull access denied", self.state(o)["waiting"].get("message", "") +
+                          self.ok("get", "events", *self.n, "--field-selector", "involvedObject.name=denied"))
+            self.wait_pod("denied", lambda o: self.state(o).get("waiting", {}).get("reason") == "ImagePullBackOff", 60)
+            self.ok("create", "secret", "docker-registry", "regcred", "--docker-server=" + locked.host,
+                    "--docker-username=puller", "--docker-password=s3cret", *self.n)
+            self.ok("apply", "-f", "-", input=pod("allowed", [c("c", "sleep", "3600", image=image)], self.ns,
+                                                  extra={"imagePullSecrets": [{"name": "regcred"}]}))
+            self.wait_pod("allowed", lambda o: o["status"].get("phase") == "Running", 60)
+            # What is not there: ErrImagePull with the registry's word, then back-off.
+            self.ok("apply", "-f", "-", input=pod("missing", [c("c", "true", image=open_reg.host + "/test/nothing:v9")],
+                                                  self.ns))
+            o = self.wait_pod("missing", lambda o: self.state(o).get("waiting", {}).get("reason") == "ErrImagePull", 60)
+            self.assertIn("not found", self.state(o)["waiting"]["message"])
+            # imagePullPolicy Always asks the registry again; Never does not pull.
+            self.ok("apply", "-f", "-", input=pod("always", [c("c", "sleep", "3600", image=open_reg.host + "/test/busybox:v1",
+                                                               imagePullPolicy="Always")], self.ns))
+            self.wait_pod("always", lambda o: o["status"].get("phase") == "Running", 60)
+            self.assertIn("Pulling", self.ok("get", "events", *self.n, "--field-selector", "involvedObject.name=always"))
+            self.ok("apply", "-f", "-", input=pod("never", [c("c", "true", image=open_reg.host + "/test/other:v1",
+                                                              imagePullPolicy="Never")], self.ns))
+            o = self.wait_pod("never", lambda o: self.state(o).get("waiting", {}).get("reason") == "ErrImageNeverPull", 60)
+        finally:
+            open_reg.close()
+            locked.close()
 
     def test_attach_and_run_interactively(self):
         self.ok("apply", "-f", "-", input=pod("ticker", [c("c", "sh", "-c", "sleep 2; for i in 1 2 3; do echo tick $i;"
