@@ -470,6 +470,15 @@ Status Kubelet::StartContainer(const bj::object& pod, const bj::object& c, bool 
     Event(pod, "Normal", "Pulling", "Pulling image \"" + image + "\"");
     auto start = std::chrono::steady_clock::now();
     auto pulled = puller_->Pull(image, PullSecrets(pod));
+    bool fell_back = !pulled.ok() && found && pulled.status().code() == Code::kServiceUnavailable;
+    if (fell_back) {
+      // Policy Always with the registry out of reach (a machine without a
+      // network, images imported): the image at hand serves, where upstream
+      // would fail the pull.
+      Event(pod, "Normal", "Pulled", "Container image \"" + image + "\" already present on machine (registry unreachable: " +
+                                         pulled.status().message() + ")");
+      pulled = *found;
+    }
     if (!pulled.ok()) {
       std::string msg = "failed to pull and unpack image \"" + api::NormalizedImageName(image) + "\": " +
                         pulled.status().message();
@@ -481,11 +490,13 @@ Status Kubelet::StartContainer(const bj::object& pod, const bj::object& c, bool 
       Event(pod, "Warning", "Failed", "Error: ErrImagePull");
       return wait("ErrImagePull", msg, Backoff(w.failures + 1));
     }
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    char took[32];
-    std::snprintf(took, sizeof took, "%.3fs", secs);
-    Event(pod, "Normal", "Pulled", "Successfully pulled image \"" + image + "\" in " + took + " (" + took +
-                                       " including waiting). Image size: " + std::to_string(pulled->size) + " bytes.");
+    if (!fell_back) {
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      char took[32];
+      std::snprintf(took, sizeof took, "%.3fs", secs);
+      Event(pod, "Normal", "Pulled", "Successfully pulled image \"" + image + "\" in " + took + " (" + took +
+                                         " including waiting). Image size: " + std::to_string(pulled->size) + " bytes.");
+    }
     w.failures = 0;
   } else if (w.reason.empty() || w.reason == "ContainerCreating") {
     Event(pod, "Normal", "Pulled", "Container image \"" + image + "\" already present on machine");

@@ -249,6 +249,24 @@ Result<AuthConfigs> ParseDockerConfig(std::string_view text) {
 
 Result<Image> Puller::Pull(const std::string& image, const std::vector<AuthConfigs>& auths) {
   ASSIGN_OR_RETURN(api::ImageRef ref, api::ParseImageRef(image));
+  {
+    // A registry that could not be reached is not asked again for a while:
+    // on a machine without a network each pull would wait on DNS.
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = unreachable_.find(ref.domain);
+    if (it != unreachable_.end() && std::chrono::steady_clock::now() < it->second.first) return it->second.second;
+  }
+  auto result = PullFrom(ref, image, auths);
+  std::lock_guard<std::mutex> l(mu_);
+  if (!result.ok() && result.status().code() == Code::kServiceUnavailable) {
+    unreachable_[ref.domain] = {std::chrono::steady_clock::now() + std::chrono::seconds(30), result.status()};
+  } else {
+    unreachable_.erase(ref.domain);
+  }
+  return result;
+}
+
+Result<Image> Puller::PullFrom(const api::ImageRef& ref, const std::string& image, const std::vector<AuthConfigs>& auths) {
   const RegistryAuth* auth = nullptr;
   for (const auto& a : auths) {
     if (auto it = a.find(ref.domain); it != a.end()) {

@@ -10,6 +10,7 @@
 // verification, then plain HTTP.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
@@ -17,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/image_ref.h"
 #include "common/status.h"
 #include "kubelet/images/image_store.h"
 
@@ -44,14 +46,20 @@ class Puller {
   // from the first of `auths` with an entry for the image's registry.
   // NotFound when the registry has no such image, Unauthorized when it
   // refused the credentials.
+  // ServiceUnavailable when the registry cannot be reached (then it is not
+  // tried again for 30 s).
   Result<Image> Pull(const std::string& image, const std::vector<AuthConfigs>& auths);
 
  private:
+  Result<Image> PullFrom(const api::ImageRef& ref, const std::string& image, const std::vector<AuthConfigs>& auths);
+
   ImageStore* store_;
   std::vector<std::string> insecure_;
   std::string tmp_;
   std::mutex mu_;
   std::map<std::string, bool> plain_http_;  // GUARDED_BY(mu_): registry host -> reached over http
+  // GUARDED_BY(mu_): registry host -> (until when, the error)
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, Status>> unreachable_;
 };
 
 }  // namespace kubepp::kubelet::images
