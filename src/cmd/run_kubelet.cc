@@ -35,6 +35,8 @@ int RunKubelet(int argc, char** argv) {
   app.add_option("--node-ip", ao.kubelet.node_ip, "The node's address (default: the first non-loopback one)");
   app.add_option("--cni-bridge", ao.bridge, "Name of the node's pod bridge")->capture_default_str();
   app.add_option("--kubelet-port", ao.kubelet.kubelet_port, "Port of the kubelet API (logs, exec)")->capture_default_str();
+  app.add_option("--pod-manifest-path", ao.kubelet.static_pod_path,
+                 "Directory of static pod manifests (default: <data-dir>/manifests)");
   app.add_option("--insecure-registry", ao.kubelet.insecure_registries,
                  "A registry (host:port) reached without verifying its certificate, or over plain HTTP; repeatable");
   app.add_flag("--cleanup", cleanup, "Stop and remove every pod sandbox and container the agent left, then exit");

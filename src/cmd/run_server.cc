@@ -45,6 +45,7 @@ int Serve(int argc, char** argv, bool full_server) {
   std::string node_name, node_ip, cluster_cidr = "10.42.0.0/16", bridge = "kubepp0";
   int kubelet_port = 10250;
   std::vector<std::string> insecure_registries;
+  std::string pod_manifest_path;
   std::string grace = "40s";
   int64_t gc_threshold = 12500;
   app.add_option("--data-dir", opts.data_dir, "Directory for the embedded store, certificates and kubeconfig")
@@ -67,6 +68,8 @@ int Serve(int argc, char** argv, bool full_server) {
     app.add_flag("--no-agent", no_agent, "Do not run a node agent in this process");
     app.add_option("--node-name", node_name, "Name of this node (default: the hostname)");
     app.add_option("--cluster-cidr", cluster_cidr, "Range of pod IPs")->capture_default_str();
+    app.add_option("--pod-manifest-path", pod_manifest_path,
+                   "Directory of static pod manifests (default: <data-dir>/agent/manifests)");
     app.add_option("--insecure-registry", insecure_registries, "A registry (host:port) reached without verifying its certificate, or over plain HTTP; repeatable");
     app.add_option("--cni-bridge", bridge, "Name of the node's pod bridge")->capture_default_str();
     app.add_option("--node-ip", node_ip, "The node's address (default: the first non-loopback one)");
@@ -134,6 +137,7 @@ int Serve(int argc, char** argv, bool full_server) {
       ao.kubelet.node_ip = node_ip;
       ao.kubelet.kubelet_port = kubelet_port;
       ao.kubelet.insecure_registries = insecure_registries;
+      ao.kubelet.static_pod_path = pod_manifest_path;
       ao.client_ca_pem = (*server)->pki().ca.cert_pem;
       ao.bridge = bridge;
       ao.cluster_cidr = cluster_cidr;

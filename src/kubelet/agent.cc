@@ -75,6 +75,7 @@ Result<std::unique_ptr<Agent>> Agent::Start(client::RestClient* client, AgentOpt
   if (!rt.ok()) return rt.status();
   a->runtime_ = std::move(*rt);
   o.kubelet.data_dir = o.dir;
+  if (o.kubelet.static_pod_path.empty()) o.kubelet.static_pod_path = o.dir + "/manifests";
   if (o.kubelet.node_ip.empty()) o.kubelet.node_ip = DefaultNodeIp();
   if (o.kubelet.node_name.empty()) o.kubelet.node_name = DefaultNodeName();
   if (!o.client_ca_pem.empty() && o.kubelet.kubelet_port > 0) {

@@ -286,6 +286,11 @@ Status Kubelet::Start() {
   }
   threads_.emplace_back([this] { HeartbeatLoop(); });
   pthread_setname_np(threads_.back().native_handle(), "kubelet-beat");
+  if (!options_.static_pod_path.empty()) {
+    (void)MakeDirs(options_.static_pod_path, 0755);
+    threads_.emplace_back([this] { StaticPodLoop(); });
+    pthread_setname_np(threads_.back().native_handle(), "kubelet-static");
+  }
   threads_.emplace_back([this] { RelistLoop(); });
   pthread_setname_np(threads_.back().native_handle(), "kubelet-pleg");
   probe_pool_ = std::make_unique<ThreadPool>(4, "kubelet-probe");

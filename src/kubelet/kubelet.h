@@ -62,6 +62,9 @@ struct KubeletOptions {
   std::string bind_address = "0.0.0.0";
   std::string serving_cert_pem, serving_key_pem;
   std::string client_ca_pem;  // clients (the API server) must present a certificate from this CA
+  // Static pods: manifests in this directory run as mirror pods (empty: none).
+  std::string static_pod_path;
+  std::chrono::milliseconds static_pod_check{5000};
   // Registries reached without verifying their certificate, or over plain
   // HTTP (localhost's always are).
   std::vector<std::string> insecure_registries;
@@ -118,6 +121,11 @@ class Kubelet {
   Status UpdatePodStatus(const bj::object& pod, const std::string& sandbox_id, const std::string& pod_ip,
                          bool pod_failed, const PodState& state);
   std::vector<runtime::ContainerStatus> PodContainers(const std::string& uid);
+  // static_pods.cc: the manifests (as mirror pods, by namespace/name), and
+  // their reconciliation with the API.
+  std::map<std::string, bj::object> ReadStaticPods();
+  void SyncStaticPods();
+  void StaticPodLoop();
   // The registry credentials of the pod's imagePullSecrets.
   std::vector<images::AuthConfigs> PullSecrets(const bj::object& pod);
   // Reads configMaps and secrets of namespace `ns` for env and volumes.

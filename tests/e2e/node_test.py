@@ -628,6 +628,55 @@ print(repr(data.split(b"\r\n\r\n", 1)[1]))
             open_reg.close()
             locked.close()
 
+    def test_static_pods_run_as_mirror_pods(self):
+        node = json.loads(self.ok("get", "nodes", "-o", "json"))["items"][0]["metadata"]["name"]
+        manifests = os.path.join(self.s.data_dir, "agent", "manifests")
+        path = os.path.join(manifests, "web.yaml")
+        manifest = """apiVersion: v1
+kind: Pod
+metadata:
+  name: static-web
+  namespace: %s
+  labels:
+    tier: %s
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "echo static > /tmp/i; exec httpd -f -p 80 -h /tmp"]
+"""
+        with open(path + ".tmp", "w") as f:
+            f.write(manifest % (self.ns, "one"))
+        os.rename(path + ".tmp", path)
+        name = "static-web-" + node
+        try:
+            o = self.wait_pod(name, lambda o: o["status"].get("phase") == "Running", 60, "the mirror pod")
+            ann = o["metadata"]["annotations"]
+            self.assertEqual(ann["kubernetes.io/config.source"], "file")
+            self.assertEqual(ann["kubernetes.io/config.mirror"], ann["kubernetes.io/config.hash"])
+            self.assertEqual(o["metadata"]["ownerReferences"][0]["kind"], "Node")
+            self.assertEqual(o["spec"]["nodeName"], node)
+            ip = o["status"]["podIP"]
+            self.assertEqual(urllib.request.urlopen("http://%s/i" % ip, timeout=10).read(), b"static\n")
+            # A mirror pod deleted through the API comes back.
+            uid = o["metadata"]["uid"]
+            self.ok("delete", "pod", name, "--wait=false", *self.n)
+            self.wait_pod(name, lambda o: o["metadata"]["uid"] != uid and o["status"].get("phase") == "Running", 90,
+                          "the mirror pod back")
+            # A changed manifest replaces the pod.
+            with open(path + ".tmp", "w") as f:
+                f.write(manifest % (self.ns, "two"))
+            os.rename(path + ".tmp", path)
+            self.wait_pod(name, lambda o: o["metadata"].get("labels", {}).get("tier") == "two" and
+                          o["status"].get("phase") == "Running", 90, "the changed static pod")
+        finally:
+            if os.path.exists(path):
+                os.unlink(path)
+        # A removed manifest takes its pod away.
+        self.wait_for(lambda: self.s.kubectl("get", "pod", name, *self.n).returncode != 0, 90, "the static pod gone")
+
     def test_attach_and_run_interactively(self):
         self.ok("apply", "-f", "-", input=pod("ticker", [c("c", "sh", "-c", "sleep 2; for i in 1 2 3; do echo tick $i;"
                                                             " echo tock $i >&2; sleep 0.3; done")], self.ns, "Never"))
