@@ -451,6 +451,17 @@ print(client.CoreV1Api().read_namespaced_pod_log("talk", sys.argv[2], tail_lines
                           "running" in self.state(o), 60, "a restart after kill -9")
         last = o["status"]["containerStatuses"][0]["lastState"]["terminated"]
         self.assertEqual(last["exitCode"], 137)
+        # kill -9 of its shim: the container, its output and exit unowned, is ended and restarted.
+        cid = o["status"]["containerStatuses"][0]["containerID"].split("://")[1]
+        state = os.path.join(self.s.data_dir, "agent", "runtime", "containers", cid)
+        init = int(read(os.path.join(state, "init.pid")))
+        os.kill(int(read(os.path.join(state, "shim.pid"))), 9)
+        o = self.wait_pod("victim", lambda o: o["status"]["containerStatuses"][0].get("restartCount", 0) == 2 and
+                          "running" in self.state(o), 60, "a restart after kill -9 of the shim")
+        last = o["status"]["containerStatuses"][0]["lastState"]["terminated"]
+        self.assertEqual((last["exitCode"], last["reason"]), (137, "Error"))
+        self.wait_for(lambda: not os.path.exists("/proc/%d" % init) or
+                      "zombie" in read("/proc/%d/status" % init).lower(), 10, "the unowned container gone")
         # kill -9 of the whole server with its agent: containers keep running, and
         # the restarted agent takes them over without restarting anything.
         self.ok("apply", "-f", "-", input=pod("survivor", [c("c", "sleep", "3600")], self.ns))

@@ -551,6 +551,7 @@ Result<ContainerStatus> RuncRuntime::GetContainerStatus(const std::string& id) {
     s.exit_code = static_cast<int32_t>(api::IntAt(*exit, {"exitCode"}).value_or(255));
     s.finished_at = api::IntAt(*exit, {"finishedAt"}).value_or(0);
     s.reason = api::BoolAt(*exit, {"oomKilled"}) ? "OOMKilled" : s.exit_code == 0 ? "Completed" : "Error";
+    s.message = std::string(api::StrAt(*exit, {"message"}));
     return s;
   }
   if (init == 0 || shim == 0) {
@@ -560,16 +561,27 @@ Result<ContainerStatus> RuncRuntime::GetContainerStatus(const std::string& id) {
     std::lock_guard<std::mutex> l(mu_);
     if (containers_.count(id)) pids_[id] = {init, shim};
   }
-  if (Alive(init) || Alive(shim)) {
+  if (Alive(shim)) {
     // (A live shim with a dead init is about to record the exit.)
     s.state = s.started_at > 0 ? ContainerState::kRunning : ContainerState::kCreated;
     return s;
   }
-  // Neither the container nor its shim: the shim was killed.
+  // The shim was killed: nobody owns the container's output or will see its
+  // exit, so it is ended too (as a SIGKILL) and its end recorded, and the
+  // kubelet restarts it per policy.
+  bool was_running = Alive(init);
+  if (was_running) ::kill(init, SIGKILL);
   s.state = ContainerState::kExited;
-  s.exit_code = 255;
+  s.exit_code = was_running ? 137 : 255;
   s.reason = "Error";
   s.message = "the container's monitor process died";
+  s.finished_at = NowNs();
+  bj::object e{{"exitCode", s.exit_code}, {"finishedAt", s.finished_at}, {"oomKilled", false},
+               {"message", s.message}};
+  if (WriteFileAtomic(dir + "/exit.json", json::Serialize(e), 0600).ok()) {
+    std::lock_guard<std::mutex> l(mu_);
+    exits_[id] = std::move(e);
+  }
   return s;
 }
 
