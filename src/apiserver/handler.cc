@@ -325,6 +325,7 @@ void Handler::ServeResource(Ctx& c) {
   if (c.def->resource == "pods" && (sub == "exec" || sub == "attach" || sub == "portforward")) {
     return ServePodStream(c);
   }
+  if (sub == "proxy" && c.def->resource == "nodes") return ServeNodeProxy(c);
   if (sub == "proxy") {
     auto pod = server_->registry_store_->Get(*c.def, c.info.ns, c.info.name);
     if (!pod.ok()) return RespondStatus(c.ex, pod.status());

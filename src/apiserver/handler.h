@@ -53,7 +53,9 @@ class Handler {
   void ServeGet(Ctx& c);
   void ServePodLog(Ctx& c);     // handler_node.cc
   void ServePodStream(Ctx& c);  // handler_node.cc: exec, attach, portforward
+  void ServeNodeProxy(Ctx& c);  // handler_node.cc: nodes/proxy
   Result<kubepp::http::Endpoint> KubeletEndpoint(const boost::json::object& pod, const std::string& pod_name);
+  Result<kubepp::http::Endpoint> NodeKubelet(const std::string& node);
   void ServeList(Ctx& c);
   void ServeWatch(Ctx& c);
   void ServeCreate(Ctx& c);

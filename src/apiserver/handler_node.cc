@@ -55,6 +55,10 @@ Result<std::string> PickContainer(const bj::object& p, const std::string& pod_na
 Result<kubepp::http::Endpoint> Handler::KubeletEndpoint(const bj::object& pod, const std::string& pod_name) {
   std::string node(api::StrAt(pod, {"spec", "nodeName"}));
   if (node.empty()) return Status::BadRequest("pod " + pod_name + " does not have a host assigned");
+  return NodeKubelet(node);
+}
+
+Result<kubepp::http::Endpoint> Handler::NodeKubelet(const std::string& node) {
   auto n = server_->registry_store_->Get(*server_->registry_.Find("", "v1", "nodes"), "", node);
   if (!n.ok()) return n.status();
   std::string address;
@@ -201,6 +205,27 @@ void Handler::ServePodStream(Ctx& c) {
   };
   std::thread(pump, client, kubelet).detach();
   std::thread(pump, kubelet, client).detach();
+}
+
+// nodes/proxy: a GET of the node's kubelet API (/stats/summary, /pods,
+// /healthz), answered as the kubelet answers.
+void Handler::ServeNodeProxy(Ctx& c) {
+  if (c.info.verb != "get") return RespondStatus(c.ex, api::NewMethodNotSupported(c.def->GR(), c.info.verb));
+  auto ep = NodeKubelet(c.info.name);
+  if (!ep.ok()) return RespondStatus(c.ex, ep.status());
+  std::string target;
+  for (const auto& part : c.info.rest) target += "/" + part;
+  if (target.empty()) target = "/";
+  if (!c.req->query.empty()) target += "?" + c.req->query;
+  auto conn = kubepp::http::Connection::Open(*ep, std::chrono::seconds(10));
+  if (!conn.ok()) return RespondStatus(c.ex, Status::Internal("error dialing backend: " + conn.status().message()));
+  kubepp::http::Request req;
+  req.target = target;
+  req.headers = {{"Host", ep->ToString()}};
+  auto r = (*conn)->RoundTrip(req);
+  if (!r.ok()) return RespondStatus(c.ex, Status::Internal("error trying to reach the kubelet: " + r.status().message()));
+  std::string ctype(r->GetHeader("Content-Type"));
+  Respond(c.ex, r->status, std::move(r->body), ctype.empty() ? "text/plain" : ctype);
 }
 
 }  // namespace kubepp::apiserver

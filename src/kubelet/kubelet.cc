@@ -252,6 +252,10 @@ Status Kubelet::Start() {
   RETURN_IF_ERROR(RegisterNode().WithContext("register node " + options_.node_name));
   if (Status st = ReportNodeStatus(); !st.ok()) Log().Warning("node status", {{"err", st.ToString()}});
   if (Status st = RenewLease(); !st.ok()) Log().Warning("node lease", {{"err", st.ToString()}});
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    node_start_time_ = Now();
+  }
   events_ = std::make_unique<client::EventRecorder>(client_, "kubelet");
   queue_ = std::make_unique<client::WorkQueue>("kubelet-pods");
   client::InformerOptions io;
@@ -1182,6 +1186,7 @@ void Kubelet::Handle(std::shared_ptr<apiserver::http::Exchange> ex) {
     return ServeExec(ex, parts[1], parts[2], parts[3], parts[0] == "attach");
   }
   if (parts.size() == 3 && parts[0] == "portForward") return ServePortForward(ex, parts[1], parts[2]);
+  if (req.path == "/stats/summary") return ServeStatsSummary(ex);
   if (req.path == "/pods" || req.path == "/pods/") {
     bj::array items;
     for (const auto& p : pods_->List()) items.push_back(*p);

@@ -121,6 +121,11 @@ class Kubelet {
   Status UpdatePodStatus(const bj::object& pod, const std::string& sandbox_id, const std::string& pod_ip,
                          bool pod_failed, const PodState& state);
   std::vector<runtime::ContainerStatus> PodContainers(const std::string& uid);
+  // stats.cc: /stats/summary.
+  bj::object StatsSummary();
+  void ServeStatsSummary(const std::shared_ptr<apiserver::http::Exchange>& ex);
+  // CPU stats with usageNanoCores from the previous sample under `key`.
+  bj::object CpuOf(const std::string& key, int64_t ts, uint64_t usage_ns);
   // static_pods.cc: the manifests (as mirror pods, by namespace/name), and
   // their reconciliation with the API.
   std::map<std::string, bj::object> ReadStaticPods();
@@ -164,6 +169,9 @@ class Kubelet {
   std::map<std::string, ProbeState> probes_;  // GUARDED_BY(mu_) by container id
   std::map<std::string, Running> running_;    // GUARDED_BY(mu_) by container id
   std::unique_ptr<ThreadPool> probe_pool_;
+  std::string node_start_time_;  // GUARDED_BY(mu_)
+  std::mutex stats_mu_;
+  std::map<std::string, std::pair<int64_t, uint64_t>> cpu_samples_;  // GUARDED_BY(stats_mu_): time, usage
 };
 
 }  // namespace kubepp::kubelet

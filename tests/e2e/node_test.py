@@ -477,6 +477,36 @@ print(client.CoreV1Api().read_namespaced_pod_log("talk", sys.argv[2], tail_lines
         self.assertEqual((cs["containerID"], cs["restartCount"]), (cid, 0))
         os.kill(pid, 0)
 
+    def test_stats_summary_through_the_node_proxy(self):
+        self.ok("apply", "-f", "-", input=pod("measured", [c("c", "sh", "-c", "head -c 8000000 /dev/zero > /tmp/f; "
+                                                             "exec httpd -f -p 80 -h /tmp")], self.ns))
+        o = self.wait_pod("measured", lambda o: o["status"].get("phase") == "Running", 60)
+        node = o["spec"]["nodeName"]
+        # Some traffic for the pod's network counters.
+        self.assertEqual(len(urllib.request.urlopen("http://%s/f" % o["status"]["podIP"], timeout=10).read()), 8000000)
+        raw = "/api/v1/nodes/%s/proxy/stats/summary" % node
+        json.loads(self.ok("get", "--raw", raw))
+        time.sleep(1)
+        summary = json.loads(self.ok("get", "--raw", raw))
+        n = summary["node"]
+        self.assertEqual(n["nodeName"], node)
+        self.assertGreater(n["cpu"]["usageCoreNanoSeconds"], 0)
+        self.assertIn("usageNanoCores", n["cpu"])  # a rate, from the previous sample
+        self.assertGreater(n["memory"]["workingSetBytes"], 0)
+        self.assertGreater(n["fs"]["capacityBytes"], n["fs"]["availableBytes"])
+        self.assertGreater(n["runtime"]["imageFs"]["usedBytes"], 0)
+        self.assertGreater(n["rlimit"]["curproc"], 0)
+        mine = [p for p in summary["pods"] if p["podRef"]["name"] == "measured" and p["podRef"]["namespace"] == self.ns]
+        self.assertEqual(len(mine), 1, summary["pods"])
+        p = mine[0]
+        self.assertEqual(p["podRef"]["uid"], o["metadata"]["uid"])
+        self.assertEqual([c["name"] for c in p["containers"]], ["c"])
+        self.assertGreater(p["containers"][0]["cpu"]["usageCoreNanoSeconds"], 0)
+        self.assertGreater(p["containers"][0]["memory"]["usageBytes"], 0)
+        self.assertGreater(p["memory"]["usageBytes"], 0)
+        self.assertEqual(p["network"]["name"], "eth0")
+        self.assertGreater(p["network"]["txBytes"], 8000000)
+
     def test_python_client_sees_running_pods(self):
         self.ok("apply", "-f", "-", input=pod("py", [c("c", "sleep", "3600")], self.ns))
         self.wait_pod("py", lambda o: o["status"].get("phase") == "Running", 60)

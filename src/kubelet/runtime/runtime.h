@@ -99,6 +99,19 @@ struct ContainerStatus {
   ContainerConfig config;
 };
 
+// Resource usage of a container, from its cgroup (CRI's ContainerStats).
+struct ContainerStats {
+  int64_t timestamp = 0;  // ns since epoch
+  uint64_t cpu_usage_core_ns = 0;  // cumulative
+  uint64_t memory_usage = 0, memory_working_set = 0, memory_rss = 0;
+  uint64_t page_faults = 0, major_page_faults = 0;
+};
+// One interface of a pod's network namespace.
+struct NetworkStats {
+  std::string name;
+  uint64_t rx_bytes = 0, rx_errors = 0, tx_bytes = 0, tx_errors = 0;
+};
+
 class RuntimeService {
  public:
   virtual ~RuntimeService() = default;
@@ -143,6 +156,9 @@ class RuntimeService {
   };
   virtual Result<std::unique_ptr<ExecProcess>> Exec(const std::string& id, const std::vector<std::string>& cmd,
                                                     bool tty, bool stdin) = 0;
+  virtual Result<ContainerStats> GetContainerStats(const std::string& id) = 0;
+  // The interfaces of a sandbox's network namespace (none on the host network).
+  virtual std::vector<NetworkStats> GetSandboxNetworkStats(const std::string& id) = 0;
   // A connection to a running container's own stdio (kubectl attach):
   // frames as kubelet/shim/shim.h describes them.
   virtual Result<UniqueFd> Attach(const std::string& id) = 0;

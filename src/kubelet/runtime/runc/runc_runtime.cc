@@ -128,6 +128,94 @@ std::string RuncError(const std::string& log) {
   return last;
 }
 
+namespace {
+
+uint64_t ReadU64(const std::string& path) {
+  auto t = ReadFile(path);
+  return t.ok() ? std::strtoull(t->c_str(), nullptr, 10) : 0;
+}
+
+// "key value" lines (memory.stat, cpu.stat).
+std::map<std::string, uint64_t> ReadKeyed(const std::string& path) {
+  std::map<std::string, uint64_t> out;
+  auto t = ReadFile(path);
+  if (!t.ok()) return out;
+  size_t i = 0;
+  while (i < t->size()) {
+    size_t nl = t->find('\n', i);
+    if (nl == std::string::npos) nl = t->size();
+    std::string_view line(t->data() + i, nl - i);
+    size_t sp = line.find(' ');
+    if (sp != std::string_view::npos) out[std::string(line.substr(0, sp))] = std::strtoull(line.data() + sp + 1, nullptr, 10);
+    i = nl + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<ContainerStats> ReadCgroupStats(const std::string& path) {
+  ContainerStats st;
+  st.timestamp = NowNs();
+  // v1: cpuacct and memory hierarchies, memory.stat's hierarchical totals;
+  // v2: one directory, cpu.stat in microseconds.
+  bool v1 = PathExists("/sys/fs/cgroup/memory");
+  std::string mem = (v1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup") + path;
+  if (!PathExists(mem)) return Status::NotFound("no cgroup " + path);
+  auto m = ReadKeyed(mem + "/memory.stat");
+  std::string prefix = v1 ? "total_" : "";
+  if (v1) {
+    std::string cpu = PathExists("/sys/fs/cgroup/cpuacct") ? "/sys/fs/cgroup/cpuacct" : "/sys/fs/cgroup/cpu,cpuacct";
+    st.cpu_usage_core_ns = ReadU64(cpu + path + "/cpuacct.usage");
+    st.memory_usage = ReadU64(mem + "/memory.usage_in_bytes");
+    st.memory_rss = m["total_rss"];
+  } else {
+    st.cpu_usage_core_ns = ReadKeyed(mem + "/cpu.stat")["usage_usec"] * 1000;
+    st.memory_usage = ReadU64(mem + "/memory.current");
+    st.memory_rss = m["anon"];
+  }
+  uint64_t inactive = m[prefix + "inactive_file"];
+  st.memory_working_set = st.memory_usage > inactive ? st.memory_usage - inactive : 0;
+  st.page_faults = m[prefix + "pgfault"];
+  st.major_page_faults = m[prefix + "pgmajfault"];
+  return st;
+}
+
+std::vector<NetworkStats> ReadNetDev(pid_t pid) {
+  std::vector<NetworkStats> out;
+  auto t = ReadFile("/proc/" + std::to_string(pid) + "/net/dev");
+  if (!t.ok()) return out;
+  size_t i = 0;
+  int line_no = 0;
+  while (i < t->size()) {
+    size_t nl = t->find('\n', i);
+    if (nl == std::string::npos) nl = t->size();
+    std::string line = t->substr(i, nl - i);
+    i = nl + 1;
+    if (++line_no <= 2) continue;  // two header lines
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    NetworkStats n;
+    n.name = line.substr(0, colon);
+    n.name.erase(0, n.name.find_first_not_of(' '));
+    if (n.name == "lo") continue;
+    // rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes packets errs ...
+    uint64_t v[16] = {};
+    const char* p = line.c_str() + colon + 1;
+    for (auto& x : v) {
+      char* end = nullptr;
+      x = std::strtoull(p, &end, 10);
+      p = end;
+    }
+    n.rx_bytes = v[0];
+    n.rx_errors = v[2];
+    n.tx_bytes = v[8];
+    n.tx_errors = v[10];
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
 Status RemoveCgroup(const std::string& path) {
   if (path.empty() || path == "/") return Status::OK();
   auto hierarchies = ListDir("/sys/fs/cgroup");
@@ -757,6 +845,27 @@ Result<UniqueFd> RuncRuntime::Attach(const std::string& id) {
     return Status::Unavailable("attach to container " + id + ": " + std::strerror(errno));
   }
   return fd;
+}
+
+Result<ContainerStats> RuncRuntime::GetContainerStats(const std::string& id) {
+  auto m = Meta(false, id);
+  if (!m.ok()) return m.status();
+  auto sb = Meta(true, std::string(api::StrAt(*m, {"sandboxId"})));
+  if (!sb.ok()) return sb.status();
+  return ReadCgroupStats(std::string(api::StrAt(*sb, {"cgroupParent"})) + "/" + id);
+}
+
+std::vector<NetworkStats> RuncRuntime::GetSandboxNetworkStats(const std::string& id) {
+  // Through a running container of the sandbox (it is in the namespace).
+  for (const auto& c : ContainersOf(id)) {
+    pid_t init = 0;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (auto p = pids_.find(c); p != pids_.end() && !exits_.count(c)) init = p->second.first;
+    }
+    if (init > 0 && Alive(init)) return ReadNetDev(init);
+  }
+  return {};
 }
 
 Result<std::string> RuncRuntime::SandboxNetNs(const std::string& id) {

@@ -55,6 +55,8 @@ class RuncRuntime : public RuntimeService {
                                             bool stdin) override;
   Result<std::string> SandboxNetNs(const std::string& id) override;
   Result<UniqueFd> Attach(const std::string& id) override;
+  Result<ContainerStats> GetContainerStats(const std::string& id) override;
+  std::vector<NetworkStats> GetSandboxNetworkStats(const std::string& id) override;
 
  private:
   RuncRuntime(Options options, images::ImageStore* images, cni::Network* network);
@@ -90,6 +92,10 @@ Status ReleaseNamespaces(const std::string& dir);
 // The last error runc logged to `log` (its --log-format json: lines of
 // {"level","msg"}); "" if none.
 std::string RuncError(const std::string& log);
+// Usage read from the cgroup at `path` (relative to the hierarchies' roots;
+// v1 or v2), and the interfaces of the network namespace of process `pid`.
+Result<ContainerStats> ReadCgroupStats(const std::string& path);
+std::vector<NetworkStats> ReadNetDev(pid_t pid);
 // Removes the (empty) cgroup at `path` in every hierarchy (v1) or the unified one (v2).
 Status RemoveCgroup(const std::string& path);
 
