@@ -11,6 +11,7 @@
 #include "client/rest.h"
 #include "cmd/roles.h"
 #include "common/log.h"
+#include "controllers/nodelifecycle/node_lifecycle_controller.h"
 #include "kubelet/agent.h"
 
 namespace kubepp::cmd {
@@ -22,6 +23,7 @@ int RunKubelet(int argc, char** argv) {
   kubelet::AgentOptions ao;
   ao.dir = "/var/lib/kubepp/agent";
   bool cleanup = false;
+  std::string min_image_age = "2m";
   int verbosity = 0;
   std::string dns;
   app.add_option("--kubeconfig", kubeconfig, "Kubeconfig of the cluster");
@@ -35,6 +37,13 @@ int RunKubelet(int argc, char** argv) {
   app.add_option("--node-ip", ao.kubelet.node_ip, "The node's address (default: the first non-loopback one)");
   app.add_option("--cni-bridge", ao.bridge, "Name of the node's pod bridge")->capture_default_str();
   app.add_option("--kubelet-port", ao.kubelet.kubelet_port, "Port of the kubelet API (logs, exec)")->capture_default_str();
+  app.add_option("--eviction-hard", ao.kubelet.eviction_hard, "Hard eviction thresholds")->capture_default_str();
+  app.add_option("--image-gc-high-threshold", ao.kubelet.image_gc_high_percent,
+                 "Percent of the image filesystem used above which unused images are removed")->capture_default_str();
+  app.add_option("--image-gc-low-threshold", ao.kubelet.image_gc_low_percent,
+                 "Percent of the image filesystem used that image GC brings usage down to")->capture_default_str();
+  app.add_option("--minimum-image-ttl-duration", min_image_age,
+                 "Minimum age of an unused image before image GC removes it (e.g. 2m, 30s)");
   app.add_option("--pod-manifest-path", ao.kubelet.static_pod_path,
                  "Directory of static pod manifests (default: <data-dir>/manifests)");
   app.add_option("--insecure-registry", ao.kubelet.insecure_registries,
@@ -42,6 +51,12 @@ int RunKubelet(int argc, char** argv) {
   app.add_flag("--cleanup", cleanup, "Stop and remove every pod sandbox and container the agent left, then exit");
   app.add_option("-v,--v", verbosity, "Log verbosity");
   CLI11_PARSE(app, argc, argv);
+  if (auto d = controllers::ParseDuration(min_image_age)) {
+    ao.kubelet.image_minimum_age = std::chrono::duration_cast<std::chrono::seconds>(*d);
+  } else {
+    std::fprintf(stderr, "invalid --minimum-image-ttl-duration %s\n", min_image_age.c_str());
+    return 2;
+  }
   log::SetVerbosity(verbosity);
   log::Logger logger("kubelet");
   if (cleanup) {

@@ -46,6 +46,8 @@ int Serve(int argc, char** argv, bool full_server) {
   int kubelet_port = 10250;
   std::vector<std::string> insecure_registries;
   std::string pod_manifest_path;
+  kubelet::KubeletOptions node_defaults;
+  std::string min_image_age = "2m";
   std::string grace = "40s";
   int64_t gc_threshold = 12500;
   app.add_option("--data-dir", opts.data_dir, "Directory for the embedded store, certificates and kubeconfig")
@@ -68,6 +70,16 @@ int Serve(int argc, char** argv, bool full_server) {
     app.add_flag("--no-agent", no_agent, "Do not run a node agent in this process");
     app.add_option("--node-name", node_name, "Name of this node (default: the hostname)");
     app.add_option("--cluster-cidr", cluster_cidr, "Range of pod IPs")->capture_default_str();
+    app.add_option("--eviction-hard", node_defaults.eviction_hard, "Hard eviction thresholds of the node agent")
+        ->capture_default_str();
+    app.add_option("--image-gc-high-threshold", node_defaults.image_gc_high_percent,
+                   "Percent of the image filesystem used above which unused images are removed")
+        ->capture_default_str();
+    app.add_option("--image-gc-low-threshold", node_defaults.image_gc_low_percent,
+                   "Percent of the image filesystem used that image GC brings usage down to")
+        ->capture_default_str();
+    app.add_option("--minimum-image-ttl-duration", min_image_age,
+                   "Minimum age of an unused image before image GC removes it (e.g. 2m, 30s)");
     app.add_option("--pod-manifest-path", pod_manifest_path,
                    "Directory of static pod manifests (default: <data-dir>/agent/manifests)");
     app.add_option("--insecure-registry", insecure_registries, "A registry (host:port) reached without verifying its certificate, or over plain HTTP; repeatable");
@@ -80,6 +92,12 @@ int Serve(int argc, char** argv, bool full_server) {
         ->capture_default_str();
   }
   CLI11_PARSE(app, argc, argv);
+  if (auto d = controllers::ParseDuration(min_image_age)) {
+    node_defaults.image_minimum_age = std::chrono::duration_cast<std::chrono::seconds>(*d);
+  } else {
+    std::fprintf(stderr, "invalid --minimum-image-ttl-duration %s\n", min_image_age.c_str());
+    return 2;
+  }
   log::SetVerbosity(verbosity);
   log::Logger logger(full_server ? "server" : "apiserver");
   opts.etcd_endpoints = SplitCommas(etcd);
@@ -138,6 +156,10 @@ int Serve(int argc, char** argv, bool full_server) {
       ao.kubelet.kubelet_port = kubelet_port;
       ao.kubelet.insecure_registries = insecure_registries;
       ao.kubelet.static_pod_path = pod_manifest_path;
+      ao.kubelet.eviction_hard = node_defaults.eviction_hard;
+      ao.kubelet.image_gc_high_percent = node_defaults.image_gc_high_percent;
+      ao.kubelet.image_gc_low_percent = node_defaults.image_gc_low_percent;
+      ao.kubelet.image_minimum_age = node_defaults.image_minimum_age;
       ao.client_ca_pem = (*server)->pki().ca.cert_pem;
       ao.bridge = bridge;
       ao.cluster_cidr = cluster_cidr;

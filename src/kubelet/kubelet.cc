@@ -30,10 +30,7 @@ using namespace std::chrono_literals;
 using runtime::ContainerState;
 using runtime::ContainerStatus;
 
-const log::Logger& Log() {
-  static const log::Logger l("kubelet");
-  return l;
-}
+const log::Logger& Log() { return KubeletLog(); }
 
 constexpr const char* kPodUid = kPodUidLabel;
 constexpr const char* kPodName = "io.kubernetes.pod.name";
@@ -90,6 +87,11 @@ std::optional<int64_t> SecInt(const bj::object& pod, const bj::object& c, std::s
 }
 
 }  // namespace
+
+const log::Logger& KubeletLog() {
+  static const log::Logger l("kubelet");
+  return l;
+}
 
 const bj::object* ContainerSpec(const bj::object& pod, const std::string& name, bool* init) {
   for (const char* list : {"initContainers", "containers"}) {
@@ -208,10 +210,20 @@ Status Kubelet::ReportNodeStatus() {
   };
   bj::object status = NodeStatusBase(machine_, options_.max_pods, options_.node_ip, options_.node_name,
                                      options_.kubelet_port, images_->List());
+  bool memory, disk, pid;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    memory = memory_pressure_;
+    disk = disk_pressure_;
+    pid = pid_pressure_;
+  }
   status["conditions"] = bj::array{
-      cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-      cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-      cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+      memory ? cond("MemoryPressure", "True", "KubeletHasInsufficientMemory", "kubelet has insufficient memory available")
+             : cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+      disk ? cond("DiskPressure", "True", "KubeletHasDiskPressure", "kubelet has disk pressure")
+           : cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+      pid ? cond("PIDPressure", "True", "KubeletHasInsufficientPID", "kubelet has insufficient PID available")
+          : cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
       network_ready ? cond("Ready", "True", "KubeletReady", "kubelet is posting ready status")
                     : cond("Ready", "False", "KubeletNotReady",
                            "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
@@ -256,6 +268,9 @@ Status Kubelet::Start() {
     std::lock_guard<std::mutex> l(mu_);
     node_start_time_ = Now();
   }
+  auto thresholds = ParseEvictionThresholds(options_.eviction_hard);
+  if (!thresholds.ok()) return thresholds.status().WithContext("--eviction-hard");
+  eviction_thresholds_ = std::move(*thresholds);
   events_ = std::make_unique<client::EventRecorder>(client_, "kubelet");
   queue_ = std::make_unique<client::WorkQueue>("kubelet-pods");
   client::InformerOptions io;
@@ -290,6 +305,8 @@ Status Kubelet::Start() {
   }
   threads_.emplace_back([this] { HeartbeatLoop(); });
   pthread_setname_np(threads_.back().native_handle(), "kubelet-beat");
+  threads_.emplace_back([this] { HousekeepingLoop(); });
+  pthread_setname_np(threads_.back().native_handle(), "kubelet-house");
   if (!options_.static_pod_path.empty()) {
     (void)MakeDirs(options_.static_pod_path, 0755);
     threads_.emplace_back([this] { StaticPodLoop(); });
@@ -510,6 +527,10 @@ Status Kubelet::StartContainer(const bj::object& pod, const bj::object& c, bool 
   } else if (w.reason.empty() || w.reason == "ContainerCreating") {
     Event(pod, "Normal", "Pulled", "Container image \"" + image + "\" already present on machine");
   }
+  if (auto used = images_->Find(image)) {
+    std::lock_guard<std::mutex> l(mu_);
+    image_last_used_[used->id] = std::chrono::steady_clock::now();  // image GC spares it a while
+  }
   PodFacts facts{pod_ip, options_.node_ip, options_.node_name};
   std::string ns(api::Namespace(pod));
   auto env = ContainerEnv(pod, c, facts, Getter(ns));
@@ -666,6 +687,22 @@ Status Kubelet::SyncPod(const std::string& key) {
   }
   const bj::object& pod = *ptr;
   std::string uid(api::Uid(pod));
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    if (evicted_.count(uid) != 0) {
+      std::string_view phase = api::StrAt(pod, {"status", "phase"});
+      if (phase == "Failed") {
+        evicted_.erase(uid);  // its status is written: the done path below takes it
+      } else {
+        l.unlock();
+        // Being evicted: nothing may run, and the status is the evictor's.
+        for (const auto& c : PodContainers(uid)) {
+          if (c.state == ContainerState::kRunning) RETURN_IF_ERROR(runtime_->StopContainer(c.id, 0s));
+        }
+        return Status::OK();
+      }
+    }
+  }
   // Sandboxes of an older pod with this name go first.
   for (const auto& s : runtime_->ListPodSandboxes(by_name)) {
     if (s.config.uid != uid) RETURN_IF_ERROR(TerminatePod(s.config.uid, 0));

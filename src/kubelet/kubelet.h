@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,6 +44,16 @@ namespace kubepp::kubelet {
 
 namespace bj = boost::json;
 
+// One hard eviction threshold: "<signal><<quantity or percent>".
+struct EvictionThreshold {
+  std::string signal;  // memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, ...
+  std::string text;    // as given ("100Mi", "10%")
+  int64_t quantity = 0;
+  double percent = -1;  // of capacity, when given as a percentage
+};
+// Parses --eviction-hard ("memory.available<100Mi,nodefs.available<10%").
+Result<std::vector<EvictionThreshold>> ParseEvictionThresholds(std::string_view spec);
+
 struct KubeletOptions {
   std::string node_name;
   std::string data_dir;  // pods/ and logs/ go here
@@ -62,6 +73,13 @@ struct KubeletOptions {
   std::string bind_address = "0.0.0.0";
   std::string serving_cert_pem, serving_key_pem;
   std::string client_ca_pem;  // clients (the API server) must present a certificate from this CA
+  // Node-pressure eviction (upstream's default hard thresholds) and image GC.
+  std::string eviction_hard =
+      "memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%,imagefs.available<15%";
+  double image_gc_high_percent = 85, image_gc_low_percent = 80;
+  // Image GC spares images first seen or last used more recently than this.
+  std::chrono::seconds image_minimum_age{120};
+  std::chrono::milliseconds housekeeping_period{10000};
   // Static pods: manifests in this directory run as mirror pods (empty: none).
   std::string static_pod_path;
   std::chrono::milliseconds static_pod_check{5000};
@@ -121,6 +139,12 @@ class Kubelet {
   Status UpdatePodStatus(const bj::object& pod, const std::string& sandbox_id, const std::string& pod_ip,
                          bool pod_failed, const PodState& state);
   std::vector<runtime::ContainerStatus> PodContainers(const std::string& uid);
+  // eviction.cc: pressure, eviction and image GC every housekeeping period.
+  void HousekeepingLoop();
+  void Housekeeping();
+  // Removes unused images (least recently used first) until `want` bytes
+  // are freed; returns the bytes freed.
+  uint64_t FreeImages(uint64_t want);
   // stats.cc: /stats/summary.
   bj::object StatsSummary();
   void ServeStatsSummary(const std::shared_ptr<apiserver::http::Exchange>& ex);
@@ -170,6 +194,11 @@ class Kubelet {
   std::map<std::string, Running> running_;    // GUARDED_BY(mu_) by container id
   std::unique_ptr<ThreadPool> probe_pool_;
   std::string node_start_time_;  // GUARDED_BY(mu_)
+  std::vector<EvictionThreshold> eviction_thresholds_;
+  bool memory_pressure_ = false, disk_pressure_ = false, pid_pressure_ = false;  // GUARDED_BY(mu_)
+  std::set<std::string> evicted_;  // GUARDED_BY(mu_): uids of pods being evicted
+  // GUARDED_BY(mu_): image id -> first seen or last used by a container
+  std::map<std::string, std::chrono::steady_clock::time_point> image_last_used_;
   std::mutex stats_mu_;
   std::map<std::string, std::pair<int64_t, uint64_t>> cpu_samples_;  // GUARDED_BY(stats_mu_): time, usage
 };

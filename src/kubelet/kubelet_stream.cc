@@ -25,11 +25,6 @@ namespace {
 
 using server::StreamTarget;
 
-const log::Logger& Log() {
-  static const log::Logger l("kubelet");
-  return l;
-}
-
 std::string Transport(const server::Negotiated& n) {
   return std::string(n.transport == server::Negotiated::kSpdy ? "spdy " : "websocket ") + n.protocol;
 }
@@ -163,7 +158,7 @@ void Kubelet::ServeExec(const std::shared_ptr<apiserver::http::Exchange>& ex, co
   auto conn = ex->Hijack();
   if (conn == nullptr) return;
   if (!conn->Write(proto->response)) return conn->Close();
-  Log().Info(attach ? "attach" : "exec",
+  KubeletLog().Info(attach ? "attach" : "exec",
              {{"pod", ns + "/" + name}, {"container", container}, {"protocol", Transport(*proto)}});
   std::thread([proto = std::move(*proto), conn, opts, t = std::move(target)]() mutable {
     server::ServeRemoteCommand(proto, conn, opts, std::move(t));
@@ -216,7 +211,7 @@ void Kubelet::ServePortForward(const std::shared_ptr<apiserver::http::Exchange>&
   auto conn = ex->Hijack();
   if (conn == nullptr) return;
   if (!conn->Write(proto->response)) return conn->Close();
-  Log().Info("port-forward", {{"pod", ns + "/" + name}, {"protocol", Transport(*proto)}});
+  KubeletLog().Info("port-forward", {{"pod", ns + "/" + name}, {"protocol", Transport(*proto)}});
   std::thread([proto = std::move(*proto), conn, ports, netns] {
     server::ServePortForward(proto, conn, ports, [netns](uint16_t port) { return server::DialInNetns(netns, port); });
   }).detach();

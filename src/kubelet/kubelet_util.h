@@ -9,7 +9,14 @@ namespace kubepp::apiserver::http {
 class Exchange;
 }  // namespace kubepp::apiserver::http
 
+namespace kubepp::log {
+class Logger;
+}  // namespace kubepp::log
+
 namespace kubepp::kubelet {
+
+// The kubelet's logger (component "kubelet").
+const log::Logger& KubeletLog();
 
 // The runtime labels the kubelet puts on sandboxes and containers.
 inline constexpr const char* kPodUidLabel = "io.kubernetes.pod.uid";

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/sha256.h"
 #include "kubelet/kubelet.h"
+#include "kubelet/kubelet_util.h"
 
 namespace kubepp::kubelet {
 namespace {
@@ -26,11 +27,6 @@ constexpr const char* kConfigSource = "kubernetes.io/config.source";
 constexpr const char* kConfigHash = "kubernetes.io/config.hash";
 constexpr const char* kConfigMirror = "kubernetes.io/config.mirror";
 constexpr const char* kConfigSeen = "kubernetes.io/config.seen";
-
-const log::Logger& Log() {
-  static const log::Logger l("kubelet");
-  return l;
-}
 
 }  // namespace
 
@@ -47,7 +43,7 @@ std::map<std::string, bj::object> Kubelet::ReadStaticPods() {
     auto v = api::YamlToJson(*text);
     if (!v.ok() || !v->is_object() || api::StrAt(v->get_object(), {"kind"}) != "Pod" ||
         api::StrAt(v->get_object(), {"metadata", "name"}).empty()) {
-      Log().Warning("static pod manifest is not a pod", {{"file", path}});
+      KubeletLog().Warning("static pod manifest is not a pod", {{"file", path}});
       continue;
     }
     bj::object pod = std::move(v->get_object());
@@ -105,21 +101,21 @@ void Kubelet::SyncStaticPods() {
       if (current == api::StrAt(pod, {"metadata", "annotations", kConfigHash}) || deleting) continue;
       // The manifest changed: the old pod goes (its containers stop), the
       // new one is created once it is gone.
-      Log().Info("static pod manifest changed", {{"pod", key}});
+      KubeletLog().Info("static pod manifest changed", {{"pod", key}});
       (void)client_->Delete(client::ResourcePath("", "v1", "pods", ns, name));
       continue;
     }
     auto r = client_->Post(path, pod);
     if (r.ok()) {
-      Log().Info("mirror pod created", {{"pod", key}});
+      KubeletLog().Info("mirror pod created", {{"pod", key}});
     } else if (!r.status().IsAlreadyExists()) {
-      Log().Warning("mirror pod", {{"pod", key}, {"err", r.status().ToString()}});
+      KubeletLog().Warning("mirror pod", {{"pod", key}, {"err", r.status().ToString()}});
     }
   }
   // Mirror pods whose manifest is gone.
   for (const auto& [key, p] : have) {
     if (want.count(key) != 0 || !api::StrAt(*p, {"metadata", "deletionTimestamp"}).empty()) continue;
-    Log().Info("static pod manifest removed", {{"pod", key}});
+    KubeletLog().Info("static pod manifest removed", {{"pod", key}});
     (void)client_->Delete(client::ResourcePath("", "v1", "pods", std::string(api::Namespace(*p)), std::string(api::Name(*p))));
   }
 }

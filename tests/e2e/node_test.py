@@ -744,5 +744,52 @@ spec:
         self.assertIn(b'pod "shell" deleted', out)
 
 
+@unittest.skipIf(SKIP, SKIP or "")
+class PressureTest(KubectlAssertions, unittest.TestCase):
+    """A node whose disk threshold is always crossed: it reports DiskPressure,
+    evicts its pod, and garbage-collects the image once nothing uses it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Server(agent=True, extra_args=["--eviction-hard", "nodefs.available<100%", "--image-gc-high-threshold", "0",
+                                               "--image-gc-low-threshold", "0", "--minimum-image-ttl-duration", "20s"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def setUp(self):
+        self.use_test_namespace()
+
+    def test_disk_pressure_evicts_and_collects_images(self):
+        # (Created at once: within the images' minimum age, busybox is still there.)
+        self.ok("apply", "-f", "-", input=pod("hog", [c("c", "sleep", "3600", imagePullPolicy="IfNotPresent")], self.ns))
+
+        def evicted():
+            p = self.s.kubectl("get", "pod", "hog", "-o", "json", *self.n)
+            o = json.loads(p.stdout) if p.returncode == 0 else {}
+            return o if o.get("status", {}).get("reason") == "Evicted" else None
+        o = self.wait_for(evicted, 60, "the eviction")
+        self.assertEqual(o["status"]["phase"], "Failed")
+        self.assertRegex(o["status"]["message"],
+                         r"^The node was low on resource: ephemeral-storage\. Threshold quantity: 100%, available: \d+\. $")
+        self.assertIn("DisruptionTarget", [c["type"] for c in o["status"]["conditions"]])
+        self.assertIn("Evicted", self.ok("get", "events", *self.n, "--field-selector", "involvedObject.name=hog"))
+
+        def condition(node, kind):
+            return [c for c in node["status"]["conditions"] if c["type"] == kind][0]
+        node = json.loads(self.ok("get", "nodes", "-o", "json"))["items"][0]
+        self.assertEqual(condition(node, "DiskPressure")["status"], "True")
+        self.assertEqual(condition(node, "DiskPressure")["reason"], "KubeletHasDiskPressure")
+        self.assertEqual(condition(node, "MemoryPressure")["status"], "False")
+        # Its containers are stopped; once the pod is gone, nothing uses busybox and image GC removes it.
+        self.ok("delete", "pod", "hog", *self.n)
+
+        def images():
+            node = json.loads(self.ok("get", "nodes", "-o", "json"))["items"][0]
+            return [n for im in node["status"].get("images", []) for n in im["names"]]
+        self.wait_for(lambda: "docker.io/library/busybox:latest" not in images(), 90, "busybox garbage-collected")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
