@@ -195,7 +195,7 @@ class NodeTest(KubectlAssertions, unittest.TestCase):
             body = urllib.request.urlopen("http://%s/" % ip, timeout=5).read().decode()
             self.assertIn("hello from kubepp", body)
             cs = p["status"]["containerStatuses"][0]
-            self.assertTrue(cs["ready"])
+            self.assertTrue(cs["ready"], p["status"])
             self.assertIn("running", cs["state"])
             self.assertTrue(cs["imageID"].startswith("docker.io/library/busybox@sha256:"), cs["imageID"])
         self.assertEqual(len(ips), 2)

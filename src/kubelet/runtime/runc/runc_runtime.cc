@@ -649,8 +649,9 @@ Result<ContainerStatus> RuncRuntime::GetContainerStatus(const std::string& id) {
     std::lock_guard<std::mutex> l(mu_);
     if (containers_.count(id)) pids_[id] = {init, shim};
   }
-  if (Alive(shim)) {
-    // (A live shim with a dead init is about to record the exit.)
+  if (shim == 0 || Alive(shim)) {
+    // (A live shim with a dead init is about to record the exit; no shim
+    // pid yet: the container is being created.)
     s.state = s.started_at > 0 ? ContainerState::kRunning : ContainerState::kCreated;
     return s;
   }
