@@ -782,6 +782,15 @@ class PressureTest(KubectlAssertions, unittest.TestCase):
         self.assertEqual(condition(node, "DiskPressure")["status"], "True")
         self.assertEqual(condition(node, "DiskPressure")["reason"], "KubeletHasDiskPressure")
         self.assertEqual(condition(node, "MemoryPressure")["status"], "False")
+        # The node is tainted for it, so new pods without a toleration stay off it.
+        self.wait_for(lambda: any(t["key"] == "node.kubernetes.io/disk-pressure" and t["effect"] == "NoSchedule"
+                                  for t in json.loads(self.ok("get", "nodes", "-o", "json"))["items"][0]["spec"]
+                                  .get("taints", [])), 20, "the disk-pressure taint")
+        self.ok("apply", "-f", "-", input=pod("late", [c("c", "true", imagePullPolicy="IfNotPresent")], self.ns))
+        self.wait_for(lambda: "untolerated taint {node.kubernetes.io/disk-pressure: }" in
+                      self.ok("get", "events", *self.n, "--field-selector", "involvedObject.name=late"), 30,
+                      "FailedScheduling for the pressure taint")
+        self.ok("delete", "pod", "late", *self.n)
         # Its containers are stopped; once the pod is gone, nothing uses busybox and image GC removes it.
         self.ok("delete", "pod", "hog", *self.n)
 

@@ -177,13 +177,33 @@ Status NodeLifecycleController::ReconcileNode(const std::string& name) {
   // (Whether every node is down only matters for a node that is, so a
   // healthy cluster's heartbeats never scan the node list.)
   bool all_down = !want_key.empty() && AllNodesDown();
+  // Taints for the pressure conditions (upstream's TaintNodesByCondition):
+  // NoSchedule while the kubelet reports the pressure.
+  std::map<std::string, bool> pressure;  // taint key -> wanted
+  for (const auto& [type, key] : {std::pair<const char*, const char*>{"MemoryPressure", "node.kubernetes.io/memory-pressure"},
+                                  {"DiskPressure", "node.kubernetes.io/disk-pressure"},
+                                  {"PIDPressure", "node.kubernetes.io/pid-pressure"}}) {
+    bool on = false;
+    if (const auto* conds = api::ArrAt(*node, {"status", "conditions"})) {
+      for (const auto& c : *conds) {
+        if (c.is_object() && api::StrAt(c.get_object(), {"type"}) == type) on = api::StrAt(c.get_object(), {"status"}) == "True";
+      }
+    }
+    pressure[key] = on;
+  }
   bj::array kept;
   bool have_ns = false, have_ne = false, extra = false;
   if (const auto* taints = api::ArrAt(*node, {"spec", "taints"})) {
     for (const auto& t : *taints) {
       std::string_view k = api::StrAt(t.get_object(), {"key"});
       std::string_view e = api::StrAt(t.get_object(), {"effect"});
-      if (k == kNotReady || k == kUnreachable) {
+      if (auto p = pressure.find(std::string(k)); p != pressure.end() && e == "NoSchedule") {
+        if (!p->second) {
+          extra = true;  // the pressure is over
+          continue;
+        }
+        pressure.erase(p);  // wanted and there
+      } else if (k == kNotReady || k == kUnreachable) {
         if (k == want_key && e == "NoSchedule") have_ns = true;
         else if (k == want_key && e == "NoExecute") have_ne = true;
         else {
@@ -216,7 +236,13 @@ Status NodeLifecycleController::ReconcileNode(const std::string& name) {
     std::lock_guard<std::mutex> l(mu_);
     noexecute_at_.erase(name);
   }
-  if (!add_ns && !add_ne && !extra) return Status::OK();
+  bool add_pressure = false;
+  for (const auto& [key, wanted] : pressure) {
+    if (!wanted) continue;
+    kept.push_back(bj::object{{"key", key}, {"effect", "NoSchedule"}, {"timeAdded", now_s}});
+    add_pressure = true;
+  }
+  if (!add_ns && !add_ne && !extra && !add_pressure) return Status::OK();
   if (add_ns) kept.push_back(bj::object{{"key", want_key}, {"effect", "NoSchedule"}, {"timeAdded", now_s}});
   if (add_ne) kept.push_back(bj::object{{"key", want_key}, {"effect", "NoExecute"}, {"timeAdded", now_s}});
   bj::object patch{{"metadata", bj::object{{"resourceVersion", api::ResourceVersion(*node)}}},
