@@ -7,7 +7,6 @@
 #include <deque>
 #include <mutex>
 
-#include "kubelet/images/registry.h"
 #include "kubelet/server/spdy.h"
 #include "kubelet/server/streaming.h"
 #include "kubelet/server/websocket.h"
@@ -297,25 +296,3 @@ TEST(Shim, AttachFramesRoundTrip) {
 
 }  // namespace
 }  // namespace kubepp::kubelet::server
-
-namespace kubepp::kubelet::images {
-namespace {
-
-TEST(Registry, DockerConfigsOfPullSecrets) {
-  // kubectl create secret docker-registry writes both forms of the credentials.
-  auto c = ParseDockerConfig(
-      R"({"auths":{"https://127.0.0.1:5000/v1/":{"username":"u","password":"p","auth":"dTpw"},)"
-      R"("https://index.docker.io/v1/":{"auth":"YWxpY2U6c2VjcmV0OndpdGg6Y29sb25z"}}})");
-  ASSERT_TRUE(c.ok());
-  EXPECT_EQ((*c)["127.0.0.1:5000"].username, "u");
-  EXPECT_EQ((*c)["127.0.0.1:5000"].password, "p");
-  EXPECT_EQ((*c)["docker.io"].username, "alice");
-  EXPECT_EQ((*c)["docker.io"].password, "secret:with:colons");
-  auto legacy = ParseDockerConfig(R"({"registry.example:443":{"username":"x","password":"y"}})");
-  ASSERT_TRUE(legacy.ok());
-  EXPECT_EQ((*legacy)["registry.example:443"].password, "y");
-  EXPECT_FALSE(ParseDockerConfig("[]").ok());
-}
-
-}  // namespace
-}  // namespace kubepp::kubelet::images
