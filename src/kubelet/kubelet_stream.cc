@@ -39,6 +39,7 @@ class ExecTarget : public StreamTarget {
   }
   void CloseStdin() override { proc_->CloseStdin(); }
   void Resize(uint16_t w, uint16_t h) override { proc_->Resize(w, h); }
+  void Cancel() override { proc_->Hangup(); }
   void PumpOutput(const std::function<bool(int, std::string_view)>& emit) override {
     // Output ends at EOF (runc gone, and with it every writer of our pipes),
     // or when the command has exited and nothing more came for a moment.

@@ -547,6 +547,19 @@ print(p.status.phase, p.status.pod_ip is not None, cs.ready, cs.state.running is
         self.assertEqual(code, 4, out)
         self.assertIn(b"30 100\r\n/dev/pts/0\r\n", out)
         self.assertIn(b"got abc\r\n", out)
+        # A terminal session whose client dies: its command is hung up, as when a terminal closes.
+        pid, fd = pty.fork()
+        if pid == 0:
+            try:
+                os.execvpe("kubectl", ["kubectl", "exec", "-it", "box", *self.n, "--", "sleep", "4242"], self.env())
+            finally:
+                os._exit(127)
+        running = lambda: "sleep 4242" in self.ok("exec", "box", *self.n, "--", "ps", "-o", "args")
+        self.wait_for(running, 30, "the exec'd sleep")
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(fd)
+        self.wait_for(lambda: not running(), 30, "the hung-up sleep gone")
         # Errors: a command that is not there, a container that is not, no upgrade.
         p = self.s.kubectl("exec", "box", *self.n, "--", "nosuchcmd")
         self.assertNotEqual(p.returncode, 0)

@@ -151,6 +151,9 @@ class RuntimeService {
     virtual int stderr_fd() const = 0;  // -1 with tty
     virtual void CloseStdin() = 0;      // EOF for the command (no effect with tty)
     virtual void Resize(uint16_t width, uint16_t height) = 0;
+    // The client went away. With tty the command gets SIGHUP, as when its
+    // terminal closes; without, it runs on to its end (as upstream's).
+    virtual void Hangup() = 0;
     // Waits for the command: its exit code, 128 + signal if killed.
     virtual Result<int> Wait() = 0;
   };

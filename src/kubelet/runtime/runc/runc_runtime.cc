@@ -752,6 +752,11 @@ class RuncExec : public RuntimeService::ExecProcess {
     ::ioctl(master_.get(), TIOCSWINSZ, &ws);
     ::kill(child_.pid(), SIGWINCH);
   }
+  void Hangup() override {
+    std::lock_guard<std::mutex> l(mu_);
+    // runc in the foreground passes the signals it gets on to the command.
+    if (master_.valid() && !done_) ::kill(child_.pid(), SIGHUP);
+  }
   Result<int> Wait() override {
     pid_t pid;
     {
