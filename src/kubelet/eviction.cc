@@ -13,8 +13,6 @@
 // thresholds: above --image-gc-high-threshold percent of the image
 // filesystem used, unused images go, least recently used first, until
 // usage is under --image-gc-low-threshold.
-#include <sys/statvfs.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -27,37 +25,12 @@
 #include "common/log.h"
 #include "kubelet/kubelet.h"
 #include "kubelet/kubelet_util.h"
+#include "kubelet/node_info.h"
 
 namespace kubepp::kubelet {
 namespace {
 
 namespace bj = boost::json;
-
-struct Fs {
-  uint64_t capacity = 0, available = 0, inodes = 0, inodes_free = 0;
-};
-
-Fs StatFs(const std::string& path) {
-  struct statvfs v {};
-  Fs f;
-  if (::statvfs(path.c_str(), &v) != 0) return f;
-  f.capacity = uint64_t{v.f_blocks} * v.f_frsize;
-  f.available = uint64_t{v.f_bavail} * v.f_frsize;
-  f.inodes = v.f_files;
-  f.inodes_free = v.f_ffree;
-  return f;
-}
-
-uint64_t MemAvailable(uint64_t* total) {
-  auto mi = ReadFile("/proc/meminfo");
-  if (!mi.ok()) return UINT64_MAX;
-  auto kb = [&](const char* key) -> uint64_t {
-    size_t p = mi->find(key);
-    return p == std::string::npos ? 0 : std::strtoull(mi->c_str() + p + std::strlen(key), nullptr, 10) * 1024;
-  };
-  *total = kb("MemTotal:");
-  return kb("MemAvailable:");
-}
 
 // Which resource a signal starves, as upstream names it in its messages.
 std::string ResourceOf(const std::string& signal) {
@@ -105,21 +78,14 @@ Result<std::vector<EvictionThreshold>> ParseEvictionThresholds(std::string_view 
 void Kubelet::Housekeeping() {
   // Observations: available and capacity per signal.
   std::map<std::string, std::pair<uint64_t, uint64_t>> seen;
-  uint64_t mem_total = 0;
-  uint64_t mem_avail = MemAvailable(&mem_total);
-  seen["memory.available"] = {mem_avail, mem_total};
-  Fs node = StatFs(options_.data_dir), image = StatFs(images_->root());
+  NodeUsage u = ReadNodeUsage();
+  seen["memory.available"] = {u.mem_available, u.mem_total};
+  FsUsage node = ReadFsUsage(options_.data_dir), image = ReadFsUsage(images_->root());
   seen["nodefs.available"] = {node.available, node.capacity};
   seen["nodefs.inodesFree"] = {node.inodes_free, node.inodes};
   seen["imagefs.available"] = {image.available, image.capacity};
   seen["imagefs.inodesFree"] = {image.inodes_free, image.inodes};
-  uint64_t procs = 0;
-  if (auto d = ListDir("/proc"); d.ok()) {
-    for (const auto& e : *d) procs += !e.empty() && e.find_first_not_of("0123456789") == std::string::npos;
-  }
-  auto pid_max = ReadFile("/proc/sys/kernel/pid_max");
-  uint64_t pids = pid_max.ok() ? std::strtoull(pid_max->c_str(), nullptr, 10) : 0;
-  seen["pid.available"] = {pids > procs ? pids - procs : 0, pids};
+  seen["pid.available"] = {u.pid_max > u.processes ? u.pid_max - u.processes : 0, u.pid_max};
 
   {
     // Every image's age counts from when it was first seen.

@@ -1,5 +1,9 @@
 #include "kubelet/node_info.h"
 
+#include <cstdlib>
+
+#include <cstring>
+
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -134,6 +138,38 @@ bj::object NodeStatusBase(const MachineInfo& m, int max_pods, const std::string&
                               {"operatingSystem", "linux"},
                               {"architecture", "amd64"}}},
       {"images", std::move(imgs)}};
+}
+
+NodeUsage ReadNodeUsage() {
+  NodeUsage u;
+  if (auto mi = ReadFile("/proc/meminfo"); mi.ok()) {
+    auto kb = [&](const char* key) -> uint64_t {
+      size_t p = mi->find(key);
+      return p == std::string::npos ? 0 : std::strtoull(mi->c_str() + p + std::strlen(key), nullptr, 10) * 1024;
+    };
+    u.mem_total = kb("MemTotal:");
+    u.mem_free = kb("MemFree:");
+    u.mem_available = kb("MemAvailable:");
+    u.mem_buffers = kb("Buffers:");
+    u.mem_cached = kb("Cached:");
+  }
+  if (auto d = ListDir("/proc"); d.ok()) {
+    for (const auto& e : *d) u.processes += !e.empty() && e.find_first_not_of("0123456789") == std::string::npos;
+  }
+  if (auto m = ReadFile("/proc/sys/kernel/pid_max"); m.ok()) u.pid_max = std::strtoull(m->c_str(), nullptr, 10);
+  return u;
+}
+
+FsUsage ReadFsUsage(const std::string& path) {
+  FsUsage f;
+  struct statvfs v {};
+  if (::statvfs(path.c_str(), &v) != 0) return f;
+  f.capacity = uint64_t{v.f_blocks} * v.f_frsize;
+  f.available = uint64_t{v.f_bavail} * v.f_frsize;
+  f.used = (uint64_t{v.f_blocks} - v.f_bfree) * v.f_frsize;
+  f.inodes = v.f_files;
+  f.inodes_free = v.f_ffree;
+  return f;
 }
 
 }  // namespace kubepp::kubelet

@@ -19,6 +19,18 @@ struct MachineInfo {
 
 MachineInfo ReadMachineInfo(const std::string& data_dir, const std::string& runc);
 
+// What the eviction manager and the Summary API read of the node now:
+// /proc/meminfo (bytes), process counts, and a filesystem's space.
+struct NodeUsage {
+  uint64_t mem_total = 0, mem_free = 0, mem_available = 0, mem_buffers = 0, mem_cached = 0;
+  uint64_t processes = 0, pid_max = 0;
+};
+NodeUsage ReadNodeUsage();
+struct FsUsage {
+  uint64_t capacity = 0, available = 0, used = 0, inodes = 0, inodes_free = 0;
+};
+FsUsage ReadFsUsage(const std::string& path);
+
 // The IPv4 address of the default route's interface (else the first
 // non-loopback one, else "127.0.0.1").
 std::string DefaultNodeIp();

@@ -4,7 +4,6 @@
 // pod and container CPU and memory from their cgroups, with the pod's
 // network from its namespace. usageNanoCores is the rate since the previous
 // sample of the same cgroup (absent on the first).
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -17,6 +16,7 @@
 #include "common/json.h"
 #include "kubelet/kubelet.h"
 #include "kubelet/kubelet_util.h"
+#include "kubelet/node_info.h"
 #include "kubelet/runtime/runc/runc_runtime.h"
 
 namespace kubepp::kubelet {
@@ -33,13 +33,11 @@ int64_t NowNs() {
 }
 
 bj::object FsStats(const std::string& path, int64_t now) {
-  struct statvfs v {};
-  if (::statvfs(path.c_str(), &v) != 0) return {};
-  uint64_t cap = uint64_t{v.f_blocks} * v.f_frsize, avail = uint64_t{v.f_bavail} * v.f_frsize;
-  uint64_t used = (uint64_t{v.f_blocks} - v.f_bfree) * v.f_frsize;
-  return {{"time", TimeOf(now)},     {"availableBytes", avail},           {"capacityBytes", cap},
-          {"usedBytes", used},       {"inodesFree", uint64_t{v.f_ffree}}, {"inodes", uint64_t{v.f_files}},
-          {"inodesUsed", uint64_t{v.f_files} - v.f_ffree}};
+  FsUsage f = ReadFsUsage(path);
+  if (f.capacity == 0) return {};
+  return {{"time", TimeOf(now)},   {"availableBytes", f.available}, {"capacityBytes", f.capacity},
+          {"usedBytes", f.used},   {"inodesFree", f.inodes_free},   {"inodes", f.inodes},
+          {"inodesUsed", f.inodes - f.inodes_free}};
 }
 
 bj::object MemoryOf(const runtime::ContainerStats& s, std::optional<uint64_t> limit) {
@@ -95,20 +93,14 @@ bj::object Kubelet::StatsSummary() {
     long hz = ::sysconf(_SC_CLK_TCK);
     node["cpu"] = CpuOf("node", now, busy * (1000000000ULL / static_cast<uint64_t>(hz > 0 ? hz : 100)));
   }
-  if (auto mi = ReadFile("/proc/meminfo"); mi.ok()) {
-    auto kb = [&](const char* key) -> uint64_t {
-      size_t p = mi->find(key);
-      return p == std::string::npos ? 0 : std::strtoull(mi->c_str() + p + std::strlen(key), nullptr, 10) * 1024;
-    };
-    uint64_t total = kb("MemTotal:"), free_ = kb("MemFree:"), avail = kb("MemAvailable:");
-    node["memory"] = bj::object{{"time", TimeOf(now)},
-                                {"availableBytes", avail},
-                                {"usageBytes", total - free_},
-                                {"workingSetBytes", total - avail},
-                                {"rssBytes", total - free_ - kb("Buffers:") - kb("Cached:")},
-                                {"pageFaults", 0},
-                                {"majorPageFaults", 0}};
-  }
+  NodeUsage u = ReadNodeUsage();
+  node["memory"] = bj::object{{"time", TimeOf(now)},
+                              {"availableBytes", u.mem_available},
+                              {"usageBytes", u.mem_total - u.mem_free},
+                              {"workingSetBytes", u.mem_total - u.mem_available},
+                              {"rssBytes", u.mem_total - u.mem_free - u.mem_buffers - u.mem_cached},
+                              {"pageFaults", 0},
+                              {"majorPageFaults", 0}};
   node["network"] = NetworkOf(runtime::runc::ReadNetDev(::getpid()), now);
   node["fs"] = FsStats(options_.data_dir, now);
   bj::object image_fs = FsStats(images_->root(), now);
@@ -116,14 +108,7 @@ bj::object Kubelet::StatsSummary() {
   for (const auto& im : images_->List()) images_bytes += static_cast<uint64_t>(im.size);
   image_fs["usedBytes"] = images_bytes;
   node["runtime"] = bj::object{{"imageFs", std::move(image_fs)}};
-  uint64_t procs = 0;
-  if (auto d = ListDir("/proc"); d.ok()) {
-    for (const auto& e : *d) procs += !e.empty() && e.find_first_not_of("0123456789") == std::string::npos;
-  }
-  auto pid_max = ReadFile("/proc/sys/kernel/pid_max");
-  node["rlimit"] = bj::object{{"time", TimeOf(now)},
-                              {"maxpid", static_cast<int64_t>(pid_max.ok() ? std::atoll(pid_max->c_str()) : 0)},
-                              {"curproc", procs}};
+  node["rlimit"] = bj::object{{"time", TimeOf(now)}, {"maxpid", u.pid_max}, {"curproc", u.processes}};
   {
     std::lock_guard<std::mutex> l(mu_);
     node["startTime"] = node_start_time_;

@@ -737,13 +737,20 @@ bool Request::IsWebSocketUpgrade() const {
   return method == "GET" && HasToken(Header("connection"), "upgrade") && HasToken(Header("upgrade"), "websocket");
 }
 
-std::vector<std::string> Request::WebSocketProtocols() const {
+std::vector<std::string> Request::HeaderTokens(std::string_view lower_name) const {
   std::vector<std::string> out;
   for (const auto& [k, v] : headers) {
-    if (k != "sec-websocket-protocol") continue;
+    if (k != lower_name) continue;
     for (std::string_view t : CommaList(v)) out.emplace_back(t);
   }
   return out;
+}
+
+bool Request::HasHeaderToken(std::string_view lower_name, std::string_view token) const {
+  for (const auto& [k, v] : headers) {
+    if (k == lower_name && HasToken(v, token)) return true;
+  }
+  return false;
 }
 
 std::string Gzip(std::string_view in) {

@@ -47,8 +47,13 @@ struct Request {
   std::string_view Header(std::string_view lower_name) const;
   // A GET asking to switch to the WebSocket protocol.
   bool IsWebSocketUpgrade() const;
+  // The comma-separated tokens of every header named `lower_name`, in order
+  // (repeated lines included).
+  std::vector<std::string> HeaderTokens(std::string_view lower_name) const;
+  // Whether a header named `lower_name` lists `token` (case-insensitive).
+  bool HasHeaderToken(std::string_view lower_name, std::string_view token) const;
   // The subprotocols the client offers (Sec-WebSocket-Protocol), in order.
-  std::vector<std::string> WebSocketProtocols() const;
+  std::vector<std::string> WebSocketProtocols() const { return HeaderTokens("sec-websocket-protocol"); }
 };
 
 struct Response {

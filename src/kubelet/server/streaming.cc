@@ -46,31 +46,6 @@ int ProtocolVersion(std::string_view p) {
 }
 bool IsBase64(std::string_view p) { return p.find("base64") != std::string_view::npos; }
 
-std::vector<std::string> HeaderTokens(const apiserver::http::Request& req, std::string_view name) {
-  std::vector<std::string> out;
-  for (const auto& [k, v] : req.headers) {
-    if (k != name) continue;
-    size_t p = 0;
-    while (p <= v.size()) {
-      size_t e = v.find(',', p);
-      if (e == std::string::npos) e = v.size();
-      std::string t = v.substr(p, e - p);
-      t.erase(0, t.find_first_not_of(" \t"));
-      t.erase(t.find_last_not_of(" \t") + 1);
-      if (!t.empty()) out.push_back(t);
-      p = e + 1;
-    }
-  }
-  return out;
-}
-
-bool HasToken(const apiserver::http::Request& req, std::string_view name, std::string_view token) {
-  for (const auto& t : HeaderTokens(req, name)) {
-    if (t.size() == token.size() && ::strncasecmp(t.data(), token.data(), t.size()) == 0) return true;
-  }
-  return false;
-}
-
 std::string ListOf(const std::vector<std::string>& v) {
   std::string s = "[";
   for (size_t i = 0; i < v.size(); ++i) s += (i ? " " : "") + v[i];
@@ -454,7 +429,7 @@ StreamOptions StreamOptions::FromQuery(std::string_view query) {
 
 Result<Negotiated> Negotiate(const apiserver::http::Request& req, bool portforward) {
   Negotiated n;
-  if (HasToken(req, "upgrade", "websocket")) {
+  if (req.HasHeaderToken("upgrade", "websocket")) {
     n.transport = Negotiated::kWebSocket;
     auto offered = req.WebSocketProtocols();
     const auto& ours = portforward ? kWsPortForward : kWsExec;
@@ -478,9 +453,9 @@ Result<Negotiated> Negotiate(const apiserver::http::Request& req, bool portforwa
     n.response = WebSocketUpgradeResponse(key, n.protocol);
     return n;
   }
-  if (HasToken(req, "upgrade", "SPDY/3.1")) {
+  if (req.HasHeaderToken("upgrade", "SPDY/3.1")) {
     n.transport = Negotiated::kSpdy;
-    auto offered = HeaderTokens(req, "x-stream-protocol-version");
+    auto offered = req.HeaderTokens("x-stream-protocol-version");
     if (portforward) {
       if (!offered.empty() && std::find(offered.begin(), offered.end(), kSpdyPortForward) == offered.end()) {
         return Status::BadRequest("unable to upgrade: unable to negotiate protocol: client supports " +
