@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "apiserver/registry/hooks_util.h"
+#include "common/base64.h"
 
 namespace kubepp::apiserver {
 
@@ -574,6 +575,20 @@ void Install(ResourceRegistry& registry, std::string_view group, std::string_vie
 
 }  // namespace
 
+// stringData is write-only: merged into data (winning over it), never
+// stored, as upstream's conversion does.
+void DefaultSecret(bj::object& o) {
+  SetIfEmpty(o, "type", "Opaque");
+  bj::value* sd = o.if_contains("stringData");
+  if (sd == nullptr) return;
+  if (sd->is_object()) {
+    for (const auto& [k, v] : sd->get_object()) {
+      if (v.is_string()) api::Obj(o, "data")[k] = Base64Encode(v.get_string());
+    }
+  }
+  o.erase("stringData");
+}
+
 void InstallDefaults(ResourceRegistry& registry) {
   Install(registry, "", "Pod", DefaultPod);
   Install(registry, "", "PodTemplate", DefaultPodTemplateKind);
@@ -584,7 +599,7 @@ void InstallDefaults(ResourceRegistry& registry) {
   Install(registry, "", "Node", DefaultNode);
   Install(registry, "", "PersistentVolume", DefaultPersistentVolume);
   Install(registry, "", "PersistentVolumeClaim", DefaultPvc);
-  Install(registry, "", "Secret", [](bj::object& o) { SetIfEmpty(o, "type", "Opaque"); });
+  Install(registry, "", "Secret", DefaultSecret);
   Install(registry, "", "LimitRange", DefaultLimitRange);
   Install(registry, "apps", "Deployment", DefaultDeployment);
   Install(registry, "apps", "ReplicaSet", DefaultReplicaSet);
