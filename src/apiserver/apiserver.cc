@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include "api/object.h"
+#include "apiserver/bootstrap_token.h"
 #include "apiserver/handler.h"
+#include "common/base64.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -70,6 +72,23 @@ Status ApiServer::Init() {
                                                   : options_.api_audiences;
   authn_.EnableServiceAccountTokens(
       sa_tokens_.get(), api_audiences_, [this](const TokenClaims& c) { return TokenStillValid(c); }, options_.clock);
+  authn_.EnableBootstrapTokens(
+      [this](const std::string& name) -> std::optional<bj::object> {
+        const ResourceDef* def = registry_.Find("", "v1", "secrets");
+        ResourceCache* cache = caches_->For(def);
+        CachedPtr o = cache->Get(def->Key("kube-system", name));
+        if (o == nullptr) {
+          // A token created a moment ago: let the cache catch up once.
+          if (auto rev = store_->CurrentRevision(); rev.ok()) (void)caches_->WaitFor(*rev, std::chrono::seconds(1));
+          o = cache->Get(def->Key("kube-system", name));
+        }
+        if (o == nullptr) return std::nullopt;
+        auto v = json::Parse(o->json);
+        if (!v.ok() || !v->is_object()) return std::nullopt;
+        return std::move(v->get_object());
+      },
+      options_.clock);
+  if (options_.node_token_file.empty()) options_.node_token_file = JoinPath(options_.data_dir, "node-token");
 
   openapi_ = std::make_unique<OpenApi>(registry_);
   handler_ = std::make_unique<Handler>(this);
@@ -92,7 +111,7 @@ Status ApiServer::Init() {
   bootstrapped_.store(true);
   timer_ = std::thread([this] { TimerLoop(); });
   pthread_setname_np(timer_.native_handle(), "api-timer");
-  Log().Info("API server ready", {{"url", url()}, {"kubeconfig", kubeconfig_path_}});
+  Log().Info("API server ready", {{"url", url()}, {"kubeconfig", kubeconfig_path_}, {"node-token", options_.node_token_file}});
   return Status::OK();
 }
 
@@ -124,6 +143,7 @@ Status ApiServer::Bootstrap() {
                                    {"ports", bj::array{bj::object{{"name", "https"}, {"port", 443}, {"protocol", "TCP"}, {"targetPort", port()}}}}}}};
   auto r = registry_store_->Create(*svc, "default", std::move(s), wo, system);
   if (!r.ok() && !r.status().IsAlreadyExists()) return r.status().WithContext("bootstrap kubernetes service");
+  RETURN_IF_ERROR(BootstrapJoin(system, wo));
   std::string host = options_.bind_address == "0.0.0.0" ? "127.0.0.1" : options_.bind_address;
   // Endpoints may not be loopback addresses (as upstream validates): a
   // server bound to loopback only has no endpoint pods could use.
@@ -142,6 +162,66 @@ Status ApiServer::Bootstrap() {
   } else {
     auto c = registry_store_->Create(*ep, "default", std::move(e), wo, system);
     if (!c.ok() && !c.status().IsAlreadyExists()) return c.status().WithContext("bootstrap kubernetes endpoints");
+  }
+  return Status::OK();
+}
+
+Status ApiServer::BootstrapJoin(const UserInfo& system, const WriteOptions& wo) {
+  // cluster-info as kubeadm writes it: a kubeconfig with the CA and the
+  // server, no user. The bootstrapsigner controller adds a signature per
+  // token so a node holding a token can tell it is genuine.
+  std::string kubeconfig = "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: " +
+                           Base64Encode(pki_.ca.cert_pem) + "\n    server: " + url() +
+                           "\n  name: \"\"\ncontexts: null\ncurrent-context: \"\"\nkind: Config\npreferences: {}\nusers: null\n";
+  const ResourceDef* cm = registry_.Find("", "v1", "configmaps");
+  std::string ns(bootstrap::kPublicNamespace);
+  std::string name(bootstrap::kClusterInfo);
+  auto cur = registry_store_->Get(*cm, ns, name);
+  if (cur.ok()) {
+    if (api::StrAt(*cur, {"data", "kubeconfig"}) != kubeconfig) {
+      bj::object next = std::move(*cur);
+      api::Obj(next, "data")["kubeconfig"] = kubeconfig;
+      auto u = registry_store_->Update(*cm, ns, name, std::move(next), wo, system);
+      if (!u.ok() && !u.status().IsConflict()) return u.status().WithContext("bootstrap cluster-info");
+    }
+  } else {
+    bj::object o{{"apiVersion", "v1"},
+                 {"kind", "ConfigMap"},
+                 {"metadata", bj::object{{"name", name}, {"namespace", ns}}},
+                 {"data", bj::object{{"kubeconfig", kubeconfig}}}};
+    auto c = registry_store_->Create(*cm, ns, std::move(o), wo, system);
+    if (!c.ok() && !c.status().IsAlreadyExists()) return c.status().WithContext("bootstrap cluster-info");
+  }
+
+  // The node token: the file's, or a new one.
+  std::optional<bootstrap::Token> token;
+  if (auto text = ReadFile(options_.node_token_file); text.ok()) {
+    std::string t = *text;
+    while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+    token = bootstrap::ParseToken(t);
+    if (!token) return Status::BadRequest(options_.node_token_file + ": not a bootstrap token (want [a-z0-9]{6}.[a-z0-9]{16})");
+  } else if (text.status().IsNotFound()) {
+    token = bootstrap::NewToken();
+    RETURN_IF_ERROR(WriteFileAtomic(options_.node_token_file, token->String() + "\n", 0600));
+  } else {
+    return text.status();
+  }
+  node_token_ = token->String();
+  const ResourceDef* secrets = registry_.Find("", "v1", "secrets");
+  std::string secret_name = std::string(bootstrap::kSecretPrefix) + token->id;
+  if (registry_store_->Get(*secrets, "kube-system", secret_name).status().IsNotFound()) {
+    bj::object sec{{"apiVersion", "v1"},
+                   {"kind", "Secret"},
+                   {"metadata", bj::object{{"name", secret_name}, {"namespace", "kube-system"}}},
+                   {"type", std::string(bootstrap::kSecretType)},
+                   {"data", bj::object{{"token-id", Base64Encode(token->id)},
+                                       {"token-secret", Base64Encode(token->secret)},
+                                       {"description", Base64Encode("The token kubepp agents join this cluster with.")},
+                                       {"usage-bootstrap-authentication", Base64Encode("true")},
+                                       {"usage-bootstrap-signing", Base64Encode("true")},
+                                       {"auth-extra-groups", Base64Encode("system:bootstrappers:kubepp:default-node-token")}}}};
+    auto c = registry_store_->Create(*secrets, "kube-system", std::move(sec), wo, system);
+    if (!c.ok() && !c.status().IsAlreadyExists()) return c.status().WithContext("bootstrap node token");
   }
   return Status::OK();
 }

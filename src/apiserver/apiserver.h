@@ -43,6 +43,10 @@ struct ApiServerOptions {
   // accepts; TokenRequest defaults to these audiences.
   std::string service_account_issuer = std::string(ServiceAccountTokens::kDefaultIssuer);
   std::vector<std::string> api_audiences;  // empty: the issuer
+  // The bootstrap token agents join with ("id.secret"), kept in this file
+  // (created with a new token on first start) and as its kube-system
+  // Secret. Empty: <data_dir>/node-token.
+  std::string node_token_file;
 };
 
 class ApiServer {
@@ -57,6 +61,9 @@ class ApiServer {
   std::string url() const;  // https://host:port
   std::string kubeconfig_path() const { return kubeconfig_path_; }
   const ClusterPki& pki() const { return pki_; }
+  // The node join token (bootstrap_token.h) and the file it is in.
+  const std::string& node_token() const { return node_token_; }
+  const std::string& node_token_file() const { return options_.node_token_file; }
   storage::Store* storage() { return store_.get(); }
 
  private:
@@ -64,11 +71,14 @@ class ApiServer {
   explicit ApiServer(const ApiServerOptions& options);
   Status Init();
   Status Bootstrap();
+  // kube-public/cluster-info (the CA for joining nodes) and the node token.
+  Status BootstrapJoin(const UserInfo& system, const WriteOptions& wo);
   void TimerLoop();
   // Whether the objects a service account token names still exist.
   bool TokenStillValid(const TokenClaims& c);
 
   ApiServerOptions options_;
+  std::string node_token_;
   std::unique_ptr<storage::Store> store_;
   ResourceRegistry registry_;
   std::unique_ptr<WatchCacheSet> caches_;

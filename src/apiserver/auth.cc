@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "api/object.h"
+#include "apiserver/bootstrap_token.h"
+#include "common/base64.h"
 #include "common/file.h"
 
 namespace kubepp::apiserver {
@@ -78,6 +81,7 @@ std::optional<UserInfo> Authenticator::Authenticate(const http::Request& req) co
     while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
     auto it = tokens_.find(token);
     if (it != tokens_.end()) return it->second;
+    if (auto u = AuthenticateBootstrap(token)) return u;
     if (sa_tokens_ != nullptr && std::count(token.begin(), token.end(), '.') == 2) return AuthenticateJwt(token, audiences_, nullptr);
   }
   return std::nullopt;
@@ -110,6 +114,14 @@ std::optional<UserInfo> Authenticator::ReviewToken(std::string_view token, std::
     }
     if (matched->empty()) return std::nullopt;
     return it->second;
+  }
+  if (auto u = AuthenticateBootstrap(token)) {
+    // Like static tokens: good for the API's own audiences.
+    for (const auto& a : audiences) {
+      if (std::find(audiences_.begin(), audiences_.end(), a) != audiences_.end()) matched->push_back(a);
+    }
+    if (matched->empty()) return std::nullopt;
+    return u;
   }
   if (sa_tokens_ == nullptr || std::count(token.begin(), token.end(), '.') != 2) return std::nullopt;
   return AuthenticateJwt(token, audiences, matched);
@@ -154,6 +166,43 @@ std::optional<UserInfo> Authenticator::AuthenticateJwt(std::string_view token, c
   }
   jwt_cache_->entries[std::string(token)] = {until, user};
   return user;
+}
+
+void Authenticator::EnableBootstrapTokens(std::function<std::optional<bj::object>(const std::string& name)> lookup,
+                                          Clock* clock) {
+  bootstrap_lookup_ = std::move(lookup);
+  bootstrap_clock_ = clock;
+}
+
+std::optional<UserInfo> Authenticator::AuthenticateBootstrap(std::string_view text) const {
+  if (!bootstrap_lookup_) return std::nullopt;
+  auto token = bootstrap::ParseToken(text);
+  if (!token) return std::nullopt;
+  std::string name = std::string(bootstrap::kSecretPrefix) + token->id;
+  std::optional<bj::object> secret = bootstrap_lookup_(name);
+  if (!secret || api::At(*secret, {"metadata", "deletionTimestamp"}) != nullptr) return std::nullopt;
+  std::map<std::string, std::string> data;
+  if (const bj::object* d = api::ObjAt(*secret, {"data"})) {
+    for (const auto& [k, v] : *d) {
+      if (!v.is_string()) continue;
+      auto dec = Base64Decode(v.get_string());
+      if (dec.ok()) data[std::string(k)] = std::move(*dec);
+    }
+  }
+  bootstrap::TokenSecret ts = bootstrap::ReadTokenSecret(name, api::StrAt(*secret, {"type"}), data);
+  if (!ts.invalid.empty() || !ts.authentication || !bootstrap::SecretsEqual(ts.secret, token->secret)) {
+    return std::nullopt;
+  }
+  if (ts.expires) {
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(bootstrap_clock_->Now().time_since_epoch()).count();
+    if (*ts.expires <= now) return std::nullopt;
+  }
+  UserInfo u;
+  u.name = std::string(bootstrap::kUserPrefix) + token->id;
+  u.groups.emplace_back(bootstrap::kGroup);
+  for (auto& g : ts.extra_groups) u.groups.push_back(std::move(g));
+  u.groups.push_back("system:authenticated");
+  return u;
 }
 
 bool AllowAuthenticated::Authorize(const Attributes& attrs, std::string* reason) const {

@@ -2,7 +2,8 @@
 // against the cluster CA), static bearer tokens (--token-auth-file, CSV
 // "token,user,uid[,\"group1,group2\"]") and service account tokens (JWTs
 // from TokenRequest, valid while the service account and the object they are
-// bound to still exist). Anything else is anonymous.
+// bound to still exist) and bootstrap tokens (bootstrap_token.h). Anything
+// else is anonymous.
 // Authorization is an interface; the only implementation so far allows every
 // authenticated user.
 #pragma once
@@ -39,6 +40,10 @@ class Authenticator {
 
   static UserInfo ServiceAccountUser(const TokenClaims& c);
 
+  // Accepts bootstrap tokens ("id.secret"): `lookup` returns the
+  // kube-system Secret of that name as stored (data base64), or null.
+  void EnableBootstrapTokens(std::function<std::optional<bj::object>(const std::string& name)> lookup, Clock* clock);
+
   // A TokenReview: the user of a bearer token for `audiences` (empty: the
   // API's own); `matched` gets the audiences the token is good for.
   std::optional<UserInfo> ReviewToken(std::string_view token, std::vector<std::string> audiences,
@@ -48,7 +53,11 @@ class Authenticator {
   std::optional<UserInfo> AuthenticateJwt(std::string_view token, const std::vector<std::string>& audiences,
                                           std::vector<std::string>* matched) const;
 
+  std::optional<UserInfo> AuthenticateBootstrap(std::string_view token) const;
+
   std::map<std::string, UserInfo, std::less<>> tokens_;
+  std::function<std::optional<bj::object>(const std::string& name)> bootstrap_lookup_;
+  Clock* bootstrap_clock_ = nullptr;
   const ServiceAccountTokens* sa_tokens_ = nullptr;
   std::vector<std::string> audiences_;
   std::function<bool(const TokenClaims&)> still_valid_;

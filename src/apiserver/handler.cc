@@ -224,6 +224,11 @@ void Handler::Handle(const std::shared_ptr<http::Exchange>& ex) {
   }
   if (path == "/version" || path == "/version/") return Respond(ex, 200, VersionJson());
   std::optional<UserInfo> user = server_->authn_.Authenticate(req);
+  if (!user && req.method == "GET" && path == "/api/v1/namespaces/kube-public/configmaps/cluster-info") {
+    // The one object anonymous users may read (upstream's RBAC grants it
+    // to system:anonymous): a joining node finds the cluster's CA there.
+    user = UserInfo{"system:anonymous", "", {"system:unauthenticated"}};
+  }
   if (!user) {
     return Respond(ex, 401, StatusJson(Status::Unauthorized("Unauthorized")));
   }
@@ -335,7 +340,7 @@ void Handler::ServeResource(Ctx& c) {
     }
     return RespondStatus(c.ex, Status::Unavailable("no kubelet is reachable for node " + std::string(node)));
   }
-  if (!sub.empty() && sub != "status" && sub != "finalize" && sub != "ephemeralcontainers") {
+  if (!sub.empty() && sub != "status" && sub != "approval" && sub != "finalize" && sub != "ephemeralcontainers") {
     return RespondStatus(c.ex, Status::NotFound("the server could not find the requested resource"));
   }
   if (!c.def->HasVerb(verb) && sub.empty()) {

@@ -47,8 +47,41 @@ Result<ClusterPki> EnsurePki(const std::string& data_dir, const std::vector<std:
 Result<KeyPair> SelfSignedServing(const std::string& common_name, const std::vector<std::string>& ip_sans,
                                   const std::vector<std::string>& dns_sans);
 
+// A certificate signing request as a signer sees it.
+struct CsrInfo {
+  std::string common_name;
+  std::vector<std::string> organizations;
+  std::vector<std::string> dns_names;
+  std::vector<std::string> ip_addresses;
+  std::vector<std::string> emails;
+  std::vector<std::string> uris;
+};
+
+// Parses a PEM "CERTIFICATE REQUEST" and checks its self-signature.
+Result<CsrInfo> ParseCsr(std::string_view pem);
+
+// A new key and a CSR for it (PEM "CERTIFICATE REQUEST" in cert_pem).
+Result<KeyPair> NewCsr(const std::string& common_name, const std::vector<std::string>& organizations);
+
+// Issues a certificate for a CSR, signed by `ca`: the request's subject,
+// public key and subject alternative names; key usages and extended key
+// usages from `usages` (the names of certificates.k8s.io: "digital
+// signature", "client auth", ...); valid from five minutes ago for
+// `seconds`, but never past the CA's own expiry.
+Result<std::string> SignCsr(const KeyPair& ca, std::string_view csr_pem, const std::vector<std::string>& usages,
+                            int64_t seconds);
+
+// Whether `pem` holds one or more well-formed CERTIFICATE blocks (other
+// text may surround them), as certificates.k8s.io validates status.certificate.
+Status CheckCertificatePem(std::string_view pem);
+
+// The expiry (notAfter) of the first certificate in `pem`, as Unix seconds.
+Result<int64_t> CertificateNotAfter(std::string_view pem);
+
 // A kubeconfig for `server` (https://host:port) with the CA and the client
 // certificate embedded.
 std::string AdminKubeconfig(const std::string& server, const ClusterPki& pki);
+std::string ClientKubeconfig(const std::string& server, const std::string& ca_pem, const KeyPair& client,
+                             const std::string& user);
 
 }  // namespace kubepp::apiserver

@@ -23,6 +23,7 @@
 #include "api/time.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "common/strings.h"
 #include "kubelet/kubelet.h"
 #include "kubelet/kubelet_util.h"
 #include "kubelet/node_info.h"
@@ -44,13 +45,7 @@ std::string ResourceOf(const std::string& signal) {
 
 Result<std::vector<EvictionThreshold>> ParseEvictionThresholds(std::string_view spec) {
   std::vector<EvictionThreshold> out;
-  size_t i = 0;
-  while (i < spec.size()) {
-    size_t comma = spec.find(',', i);
-    if (comma == std::string_view::npos) comma = spec.size();
-    std::string_view item = spec.substr(i, comma - i);
-    i = comma + 1;
-    if (item.empty()) continue;
+  for (std::string_view item : SplitNonEmpty(spec)) {
     size_t lt = item.find('<');
     if (lt == std::string_view::npos) return Status::BadRequest("eviction threshold without '<': " + std::string(item));
     EvictionThreshold t;

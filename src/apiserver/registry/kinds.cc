@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "api/object.h"
+#include "api/time.h"
 #include "apiserver/registry/resource.h"
 
 namespace kubepp::apiserver {
@@ -58,6 +59,58 @@ std::string QosClass(const bj::object& pod) {
   visit(api::ArrAt(pod, {"spec", "initContainers"}));
   if (!any) return "BestEffort";
   return guaranteed ? "Guaranteed" : "Burstable";
+}
+
+// Through /status the certificate and other conditions may change but not
+// the Approved/Denied ones; through /approval only the conditions may
+// (upstream's statusStrategy and approvalStrategy). Condition times are
+// filled in as upstream does.
+void PrepareCsrStatusUpdate(bj::object& o, const bj::object& old, std::string_view sub) {
+  auto is_approval = [](const bj::value& c) {
+    std::string_view t = c.is_object() ? api::StrAt(c.get_object(), {"type"}) : std::string_view();
+    return t == "Approved" || t == "Denied";
+  };
+  bj::object& status = api::Obj(o, "status");
+  const bj::array* old_conds = api::ArrAt(old, {"status", "conditions"});
+  if (sub == "approval") {
+    if (const bj::value* cert = api::At(old, {"status", "certificate"})) {
+      status["certificate"] = *cert;
+    } else {
+      status.erase("certificate");
+    }
+  } else {
+    bj::array kept;
+    if (const bj::array* conds = api::ArrAt(o, {"status", "conditions"})) {
+      for (const auto& c : *conds) {
+        if (!is_approval(c)) kept.push_back(c);
+      }
+    }
+    if (old_conds != nullptr) {
+      for (const auto& c : *old_conds) {
+        if (is_approval(c)) kept.push_back(c);
+      }
+    }
+    if (kept.empty()) status.erase("conditions"); else status["conditions"] = std::move(kept);
+  }
+  bj::value* cv = status.if_contains("conditions");
+  if (cv == nullptr || !cv->is_array()) return;
+  std::string now = api::FormatTime(std::chrono::system_clock::now());
+  for (auto& c : cv->get_array()) {
+    if (!c.is_object()) continue;
+    bj::object& co = c.get_object();
+    if (api::StrAt(co, {"lastUpdateTime"}).empty()) co["lastUpdateTime"] = now;
+    if (!api::StrAt(co, {"lastTransitionTime"}).empty()) continue;
+    co["lastTransitionTime"] = now;
+    if (old_conds == nullptr) continue;
+    for (const auto& oc : *old_conds) {
+      if (!oc.is_object()) continue;
+      const bj::object& oco = oc.get_object();
+      if (api::StrAt(oco, {"type"}) == api::StrAt(co, {"type"}) && api::StrAt(oco, {"status"}) == api::StrAt(co, {"status"}) &&
+          !api::StrAt(oco, {"lastTransitionTime"}).empty()) {
+        co["lastTransitionTime"] = oco.at("lastTransitionTime");
+      }
+    }
+  }
 }
 
 ResourceDef Def(std::string group, std::string version, std::string resource, std::string singular,
@@ -397,6 +450,35 @@ void InstallGroups(ResourceRegistry& r) {
       d.to_storage = HpaV1ToV2;
       d.from_storage = HpaV2ToV1;
     }
+    r.Add(std::move(d));
+  }
+  {
+    auto d = Def("certificates.k8s.io", "v1", "certificatesigningrequests", "certificatesigningrequest",
+                 "CertificateSigningRequest", false);
+    d.short_names = {"csr"};
+    d.subresources = {{"approval", "certificates.k8s.io", "v1", "CertificateSigningRequest", {"get", "patch", "update"}},
+                      Status("certificates.k8s.io", "v1", "CertificateSigningRequest")};
+    d.hooks.prepare_create = ClearStatus;
+    // The requester is whoever created it, never what the body claims.
+    d.hooks.record_user = [](bj::object& o, const UserInfo& u) {
+      bj::object& spec = api::Obj(o, "spec");
+      spec["username"] = u.name;
+      if (u.uid.empty()) spec.erase("uid"); else spec["uid"] = u.uid;
+      bj::array groups;
+      for (const auto& g : u.groups) groups.emplace_back(g);
+      if (groups.empty()) spec.erase("groups"); else spec["groups"] = std::move(groups);
+      spec.erase("extra");
+    };
+    // The main resource changes metadata only.
+    d.hooks.prepare_update = [](bj::object& o, const bj::object& old) {
+      if (const auto* spec = old.if_contains("spec")) o["spec"] = *spec;
+    };
+    d.hooks.prepare_status_update = PrepareCsrStatusUpdate;
+    d.hooks.field_names = {"spec.signerName"};
+    d.hooks.fields = [](const bj::object& o, std::string_view f) -> std::optional<std::string> {
+      if (f == "spec.signerName") return Str(o, {"spec", "signerName"});
+      return std::nullopt;
+    };
     r.Add(std::move(d));
   }
   {

@@ -45,6 +45,13 @@ struct Subresource {
 // How names of a kind are validated.
 enum class NameRule { kSubdomain, kLabel, kLabel1035, kPathSegment };
 
+// The user a request came from (authentication's answer).
+struct UserInfo {
+  std::string name;
+  std::string uid;
+  std::vector<std::string> groups;
+};
+
 // The per-kind behaviour. Every hook is optional.
 struct KindHooks {
   // Defaults, applied to every create and update (after decoding).
@@ -54,6 +61,13 @@ struct KindHooks {
   // Before an update of the main resource: `obj` is the new object; keep what
   // the main resource may not change (usually status) from `old`.
   std::function<void(bj::object& obj, const bj::object& old)> prepare_update;
+  // On create, after prepare_create: fields the server records from the
+  // requesting user (a CertificateSigningRequest's spec.username).
+  std::function<void(bj::object& obj, const UserInfo& user)> record_user;
+  // Before an update through a status-like subresource (`sub` is "status"
+  // or "approval"): `obj` is the old object with the new status; put back
+  // from `old` what `sub` may not change.
+  std::function<void(bj::object& obj, const bj::object& old, std::string_view sub)> prepare_status_update;
   // Validation; `old` is null on create.
   std::function<void(const bj::object& obj, const bj::object* old, api::FieldErrors& errs)> validate;
   // Extra field-selector fields (beyond metadata.name and metadata.namespace)

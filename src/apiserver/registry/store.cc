@@ -299,7 +299,7 @@ void RegistryStore::UpdateManagedFields(const ResourceDef& def, bj::object& obj,
     }
     if (vm.empty()) view.erase("metadata");
   }
-  if (opts.subresource == "status") {
+  if (opts.subresource == "status" || opts.subresource == "approval") {
     bj::object only;
     if (const auto* st = view.if_contains("status")) only["status"] = *st;
     view = std::move(only);
@@ -384,6 +384,7 @@ Status RegistryStore::PrepareCreate(const ResourceDef& def, const std::string& n
   // The uid first: defaulting may derive from it (a Job's controller-uid selector).
   meta["uid"] = api::NewUid();
   if (def.hooks.prepare_create) def.hooks.prepare_create(obj);
+  if (def.hooks.record_user) def.hooks.record_user(obj, user);
   if (def.hooks.defaults) def.hooks.defaults(obj);
   if (admission_ != nullptr) RETURN_IF_ERROR(admission_->Admit(def, obj, nullptr, user));
   RETURN_IF_ERROR(Validate(def, obj, nullptr));
@@ -470,7 +471,7 @@ Result<WriteResult> RegistryStore::UpdateLoop(
     bool internal = opts.subresource == "internal";
     if (internal) {
       // Mutate: the object as the server made it.
-    } else if (opts.subresource == "status") {
+    } else if (opts.subresource == "status" || opts.subresource == "approval") {
       // Only .status may change through /status (and metadata labels/annotations).
       bj::object next = old;
       if (const auto* st = obj.if_contains("status")) {
@@ -485,6 +486,7 @@ Result<WriteResult> RegistryStore::UpdateLoop(
         }
       }
       obj = std::move(next);
+      if (def.hooks.prepare_status_update) def.hooks.prepare_status_update(obj, old, opts.subresource);
     } else {
       if (def.has_status) {
         if (const auto* st = old.if_contains("status")) {

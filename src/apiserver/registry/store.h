@@ -23,16 +23,10 @@
 
 namespace kubepp::apiserver {
 
-struct UserInfo {
-  std::string name;
-  std::string uid;
-  std::vector<std::string> groups;
-};
-
 struct WriteOptions {
   bool dry_run = false;
   std::string field_manager;
-  std::string subresource;  // "" or "status" (and scale is converted by the handler)
+  std::string subresource;  // "", "status" or "approval" (scale is converted by the handler)
   bool force = false;       // server-side apply
 };
 

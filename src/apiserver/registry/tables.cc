@@ -981,6 +981,26 @@ bj::array HpaV1Cells(const bj::object& hpa, const TableContext& ctx) {
 
 // ---- Other groups ------------------------------------------------------------
 
+// printCertificateSigningRequest: Pending/Approved/Denied, then Failed and Issued.
+bj::array CsrCells(const bj::object& obj, const TableContext& ctx) {
+  bool approved = false, denied = false, failed = false;
+  for (const auto& c : Arr(obj, {"status", "conditions"})) {
+    std::string_view t = StrAt(AsObj(c), {"type"});
+    approved |= t == "Approved";
+    denied |= t == "Denied";
+    failed |= t == "Failed";
+  }
+  std::string cond = denied ? "Denied" : approved ? "Approved" : "Pending";
+  if (failed) cond += ",Failed";
+  if (!StrAt(obj, {"status", "certificate"}).empty()) cond += ",Issued";
+  std::string duration = "<none>";
+  if (IsSet(obj, {"spec", "expirationSeconds"})) {
+    duration = api::HumanDuration(std::chrono::seconds(Int(obj, {"spec", "expirationSeconds"})));
+  }
+  return bj::array{api::Name(obj), ObjectAge(obj, ctx), OptStr(obj, {"spec", "signerName"}, "<none>"),
+                   StrAt(obj, {"spec", "username"}), duration, cond};
+}
+
 bj::array LeaseCells(const bj::object& obj, const TableContext& ctx) {
   return bj::array{api::Name(obj), StrAt(obj, {"spec", "holderIdentity"}), ObjectAge(obj, ctx)};
 }
@@ -1218,6 +1238,12 @@ void InstallTables(ResourceRegistry& r) {
   });
 
   // other groups
+  Set(r, "certificates.k8s.io", "CertificateSigningRequest",
+      {NameCol(), AgeCol(), Col("SignerName", "signerName indicates the requested signer, and is a qualified name."),
+       Col("Requestor", "username contains the name of the user that created the CertificateSigningRequest."),
+       Col("RequestedDuration", "expirationSeconds is the requested duration of validity of the issued certificate."),
+       Col("Condition", "conditions applied to the request. Known conditions are \"Approved\", \"Denied\", and \"Failed\".")},
+      CsrCells);
   Set(r, "coordination.k8s.io", "Lease", {NameCol(), Col("Holder", kLeaseHolder), AgeCol()}, LeaseCells);
   Set(r, "discovery.k8s.io", "EndpointSlice",
       {NameCol(), Col("AddressType", kEpsAddresstype), Col("Ports", kEpsPorts), Col("Endpoints", kEpsEndpoints),

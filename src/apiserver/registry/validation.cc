@@ -17,6 +17,7 @@
 
 #include "api/names.h"
 #include "api/quantity.h"
+#include "apiserver/pki.h"
 #include "apiserver/registry/hooks_util.h"
 #include "common/base64.h"
 
@@ -3520,6 +3521,134 @@ void ValidateLease(const bj::object& lease, const bj::object*, Errs& errs) {
   NonNegative(errs, "spec.leaseTransitions", Int(spec, "leaseTransitions"));
 }
 
+// ------------------------------------------------------------ certificates
+
+const Strings kCsrUsages = {"any", "cert sign", "client auth", "code signing", "content commitment", "crl sign",
+                            "data encipherment", "decipher only", "digital signature", "email protection",
+                            "encipher only", "ipsec end system", "ipsec tunnel", "ipsec user", "key agreement",
+                            "key encipherment", "microsoft sgc", "netscape sgc", "ocsp signing", "s/mime",
+                            "server auth", "signing", "timestamping"};
+
+void ValidateSignerName(const std::string& path, std::string_view name, Errs& errs) {
+  if (name.empty()) {
+    errs.push_back(Required(path, ""));
+    return;
+  }
+  size_t slash = name.find('/');
+  if (slash == std::string_view::npos || name.find('/', slash + 1) != std::string_view::npos) {
+    errs.push_back(InvalidStr(path, name, "must be a fully qualified domain and path of the form 'example.com/signer-name'"));
+    return;
+  }
+  std::string_view domain = name.substr(0, slash);
+  std::string_view rest = name.substr(slash + 1);
+  auto labels = [&](std::string_view seg) {
+    size_t n = 0;
+    size_t start = 0;
+    while (true) {
+      size_t dot = seg.find('.', start);
+      std::string_view lbl = seg.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+      ++n;
+      Strings bad = api::IsDNS1123Label(lbl);
+      if (!bad.empty()) {
+        for (const auto& m : bad) errs.push_back(InvalidStr(path, seg, "validating label " + Quote(lbl) + ": " + m));
+        break;
+      }
+      if (dot == std::string_view::npos) break;
+      start = dot + 1;
+    }
+    return n;
+  };
+  if (labels(domain) < 2) errs.push_back(InvalidStr(path, domain, "should be a domain with at least two segments separated by dots"));
+  labels(rest);
+  if (domain.size() + 1 + rest.size() > 253) errs.push_back(api::TooLong(path, static_cast<int>(252 - domain.size())));
+}
+
+// The decoded PEM of a bytes field (base64 in JSON); nullopt if absent.
+std::optional<std::string> BytesField(const bj::object* o, std::string_view k) {
+  std::string_view b64 = Str(o, k);
+  if (b64.empty()) return std::nullopt;
+  auto dec = Base64Decode(b64);
+  return dec.ok() ? std::optional<std::string>(std::move(*dec)) : std::optional<std::string>(std::string());
+}
+
+size_t CountConditions(const bj::object* status, std::string_view type) {
+  size_t n = 0;
+  ForEach(Arr(status, "conditions"), [&](size_t, const bj::object& c) { n += Str(&c, "type") == type ? 1 : 0; });
+  return n;
+}
+
+void ValidateCertificateSigningRequest(const bj::object& csr, const bj::object* old, Errs& errs) {
+  const bj::object* spec = Obj(&csr, "spec");
+  if (auto req = BytesField(spec, "request")) {
+    if (auto parsed = ParseCsr(*req); !parsed.ok()) {
+      errs.push_back(InvalidGo("spec.request", "[]byte{...}", parsed.status().message()));
+    }
+  } else {
+    errs.push_back(Required("spec.request", ""));
+  }
+  const bj::array* usages = Arr(spec, "usages");
+  if (Size(usages) == 0) errs.push_back(Required("spec.usages", "usages must be provided"));
+  std::set<std::string> seen;
+  for (size_t i = 0; i < Size(usages); ++i) {
+    std::string v = StrOf((*usages)[i]);
+    if (std::find(kCsrUsages.begin(), kCsrUsages.end(), v) == kCsrUsages.end()) {
+      errs.push_back(NotSupported(Idx("spec.usages", i), v, kCsrUsages));
+    } else if (!seen.insert(v).second) {
+      errs.push_back(Duplicate(Idx("spec.usages", i), v));
+    }
+  }
+  std::string_view signer = Str(spec, "signerName");
+  if (signer == "kubernetes.io/legacy-unknown") {
+    errs.push_back(InvalidStr("spec.signerName", signer, "the legacy signerName is not allowed via this API version"));
+  } else {
+    ValidateSignerName("spec.signerName", signer, errs);
+  }
+  if (auto secs = Int(spec, "expirationSeconds"); secs && *secs < 600) {
+    errs.push_back(InvalidInt("spec.expirationSeconds", *secs, "may not specify a duration less than 600 seconds (10 minutes)"));
+  }
+  const bj::object* status = Obj(&csr, "status");
+  bool approved = false, denied = false;
+  std::set<std::string> types;
+  ForEach(Arr(status, "conditions"), [&](size_t i, const bj::object& cond) {
+    const bj::object* c = &cond;
+    std::string p = Idx("status.conditions", i);
+    std::string_view type = Str(c, "type");
+    std::string_view st = Str(c, "status");
+    if (type.empty()) errs.push_back(Required(Child(p, "type"), ""));
+    if (st.empty()) {
+      errs.push_back(Required(Child(p, "status"), ""));
+    } else if (st != "True" && st != "False" && st != "Unknown") {
+      errs.push_back(NotSupported(Child(p, "status"), st, {"False", "True", "Unknown"}));
+    }
+    if (type == "Approved" || type == "Denied") {
+      (type == "Approved" ? approved : denied) = true;
+      if (st != "True") errs.push_back(InvalidStr(Child(p, "status"), st, std::string(type) + " condition may only be set to True"));
+    }
+    if (!type.empty() && !types.insert(std::string(type)).second) errs.push_back(Duplicate(Child(p, "type"), type));
+  });
+  if (approved && denied) {
+    errs.push_back(InvalidGo("status.conditions", "[]certificates.CertificateSigningRequestCondition{...}",
+                             "Approved and Denied conditions are mutually exclusive"));
+  }
+  std::optional<std::string> cert = BytesField(status, "certificate");
+  if (cert) {
+    if (Status st = CheckCertificatePem(*cert); !st.ok()) {
+      errs.push_back(InvalidGo("status.certificate", "\"<certificate data>\"", st.message()));
+    }
+  }
+  if (old == nullptr) return;
+  const bj::object* old_status = Obj(old, "status");
+  for (std::string_view t : {"Approved", "Denied", "Failed"}) {
+    if (CountConditions(status, t) < CountConditions(old_status, t)) {
+      errs.push_back(Forbidden("status.conditions", "updates may not remove a condition of type " + Quote(t)));
+    }
+  }
+  std::optional<std::string> old_cert = BytesField(old_status, "certificate");
+  if (old_cert && !old_cert->empty() && cert != old_cert) {
+    errs.push_back(InvalidGo("status.certificate", "\"<certificate data>\"", "updates may not modify existing certificate content"));
+  }
+}
+
 void ValidateControllerRevision(const bj::object& rev, const bj::object* old, Errs& errs) {
   if (!Has(&rev, "data")) errs.push_back(Required("data", "data is mandatory"));
   NonNegative(errs, "revision", Int(&rev, "revision"));
@@ -4078,6 +4207,7 @@ void InstallValidation(ResourceRegistry& registry) {
   set("scheduling.k8s.io", "PriorityClass", ValidatePriorityClass);
   set("storage.k8s.io", "StorageClass", ValidateStorageClass);
   set("coordination.k8s.io", "Lease", ValidateLease);
+  set("certificates.k8s.io", "CertificateSigningRequest", ValidateCertificateSigningRequest);
   set("discovery.k8s.io", "EndpointSlice", ValidateEndpointSlice);
   set("networking.k8s.io", "NetworkPolicy", ValidateNetworkPolicy);
   set("networking.k8s.io", "Ingress", ValidateIngress);

@@ -1,0 +1,22 @@
+// Small string helpers.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+namespace kubepp {
+
+// The non-empty pieces of `s` between `sep`s ("a,,b," -> {"a", "b"}).
+inline std::vector<std::string_view> SplitNonEmpty(std::string_view s, char sep = ',') {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t end = s.find(sep, start);
+    if (end == std::string_view::npos) end = s.size();
+    if (end > start) out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace kubepp
