@@ -17,6 +17,8 @@
 #include "kubelet/agent.h"
 #include "scheduler/scheduler.h"
 #include "cmd/roles.h"
+#include "common/file.h"
+#include "common/strings.h"
 #include "common/log.h"
 
 namespace kubepp::cmd {
@@ -24,12 +26,7 @@ namespace {
 
 std::vector<std::string> SplitCommas(const std::string& s) {
   std::vector<std::string> out;
-  for (size_t start = 0; start < s.size();) {
-    size_t end = s.find(',', start);
-    if (end == std::string::npos) end = s.size();
-    if (end > start) out.push_back(s.substr(start, end - start));
-    start = end + 1;
-  }
+  for (std::string_view p : SplitNonEmpty(s)) out.emplace_back(p);
   return out;
 }
 
@@ -50,6 +47,7 @@ int Serve(int argc, char** argv, bool full_server) {
   std::string min_image_age = "2m";
   std::string grace = "40s";
   int64_t gc_threshold = 12500;
+  std::string signing_duration = "8760h";
   app.add_option("--data-dir", opts.data_dir, "Directory for the embedded store, certificates and kubeconfig")
       ->capture_default_str();
   app.add_option("--bind-address", opts.bind_address, "Address the API server listens on")->capture_default_str();
@@ -90,7 +88,12 @@ int Serve(int argc, char** argv, bool full_server) {
         ->capture_default_str();
     app.add_option("--terminated-pod-gc-threshold", gc_threshold, "Terminated pods kept before the oldest are deleted")
         ->capture_default_str();
+    app.add_option("--cluster-signing-duration", signing_duration,
+                   "Longest validity of certificates the cluster CA issues for signing requests")
+        ->capture_default_str();
   }
+  app.add_option("--node-token-file", opts.node_token_file,
+                 "File of the bootstrap token agents join with (default: <data-dir>/node-token)");
   CLI11_PARSE(app, argc, argv);
   if (auto d = controllers::ParseDuration(min_image_age)) {
     node_defaults.image_minimum_age = std::chrono::duration_cast<std::chrono::seconds>(*d);
@@ -140,6 +143,14 @@ int Serve(int argc, char** argv, bool full_server) {
     }
     mo.node_monitor_grace_period = *g;
     mo.terminated_pod_gc_threshold = gc_threshold;
+    auto sd = controllers::ParseDuration(signing_duration);
+    if (!sd || *sd < std::chrono::minutes(10)) {
+      logger.Error("invalid --cluster-signing-duration", {{"value", signing_duration}});
+      return 1;
+    }
+    mo.cluster_signing_duration = std::chrono::duration_cast<std::chrono::seconds>(*sd);
+    mo.signing_cert_pem = (*server)->pki().ca.cert_pem;
+    mo.signing_key_pem = (*server)->pki().ca.key_pem;
     manager = std::make_unique<controllers::ControllerManager>(self_client.get(), mo);
     manager->Start();
     cfg->user_agent = "kube-scheduler";
@@ -177,6 +188,8 @@ int Serve(int argc, char** argv, bool full_server) {
       agent = std::move(*a);
     }
   }
+  logger.Info("nodes join with: kubepp agent --server " + (*server)->url() + " --token-file " +
+              (*server)->node_token_file());
   int sig = 0;
   sigwait(&set, &sig);
   logger.Info("shutting down", {{"signal", sig}});
@@ -208,10 +221,33 @@ int RunControllerManager(int argc, char** argv) {
   int64_t gc_threshold = 12500;
   app.add_option("--terminated-pod-gc-threshold", gc_threshold, "Terminated pods kept before the oldest are deleted")
       ->capture_default_str();
+  std::string signing_cert, signing_key, signing_duration = "8760h";
+  app.add_option("--cluster-signing-cert-file", signing_cert, "CA certificate (PEM) that issues certificates for approved signing requests");
+  app.add_option("--cluster-signing-key-file", signing_key, "Key (PEM) of that CA");
+  app.add_option("--cluster-signing-duration", signing_duration, "Longest validity of the certificates it issues")
+      ->capture_default_str();
   app.add_option("-v,--v", verbosity, "Log verbosity");
   CLI11_PARSE(app, argc, argv);
   log::SetVerbosity(verbosity);
   log::Logger logger("controller-manager");
+  controllers::ManagerOptions mo;
+  if (!signing_cert.empty() || !signing_key.empty()) {
+    auto c = ReadFile(signing_cert);
+    auto k = ReadFile(signing_key);
+    if (!c.ok() || !k.ok()) {
+      logger.Error("cannot read the cluster signing certificate and key",
+                   {{"err", (!c.ok() ? c.status() : k.status()).ToString()}});
+      return 1;
+    }
+    mo.signing_cert_pem = *c;
+    mo.signing_key_pem = *k;
+  }
+  auto sd = controllers::ParseDuration(signing_duration);
+  if (!sd || *sd < std::chrono::minutes(10)) {
+    logger.Error("invalid --cluster-signing-duration", {{"value", signing_duration}});
+    return 1;
+  }
+  mo.cluster_signing_duration = std::chrono::duration_cast<std::chrono::seconds>(*sd);
   auto g = controllers::ParseDuration(grace);
   if (!g) {
     logger.Error("invalid --node-monitor-grace-period", {{"value", grace}});
@@ -225,7 +261,6 @@ int RunControllerManager(int argc, char** argv) {
   }
   cfg->user_agent = "kube-controller-manager";
   client::RestClient client(*cfg);
-  controllers::ManagerOptions mo;
   mo.leader_elect = leader_elect;
   mo.cluster_cidr = cluster_cidr;
   mo.node_monitor_grace_period = *g;

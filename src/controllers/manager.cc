@@ -5,6 +5,8 @@
 
 #include "api/object.h"
 #include "common/log.h"
+#include "controllers/bootstrap/bootstrap_controllers.h"
+#include "controllers/certificates/csr_controllers.h"
 #include "controllers/controller_utils.h"
 #include "controllers/cronjob/cronjob_controller.h"
 #include "controllers/daemonset/daemonset_controller.h"
@@ -34,14 +36,16 @@ const log::Logger& Log() {
 
 client::Informer* InformerFactory::For(const std::string& group, const std::string& version,
                                        const std::string& resource) {
-  auto& slot = informers_[{group, version, resource}];
-  if (!slot) {
-    client::InformerOptions o;
-    o.group = group;
-    o.version = version;
-    o.resource = resource;
-    slot = std::make_unique<client::Informer>(client_, o);
-  }
+  client::InformerOptions o;
+  o.group = group;
+  o.version = version;
+  o.resource = resource;
+  return For(o);
+}
+
+client::Informer* InformerFactory::For(const client::InformerOptions& o) {
+  auto& slot = informers_[{o.group, o.version, o.resource, o.ns, o.field_selector, o.label_selector}];
+  if (!slot) slot = std::make_unique<client::Informer>(client_, o);
   return slot.get();
 }
 
@@ -191,6 +195,13 @@ std::vector<std::unique_ptr<Controller>> NewDefaultControllers(client::RestClien
   out.push_back(std::make_unique<ResourceQuotaController>(client));
   out.push_back(std::make_unique<CronJobController>(client));
   out.push_back(std::make_unique<NodeLifecycleController>(client, options.node_monitor_grace_period));
+  out.push_back(std::make_unique<CsrApprovingController>(client));
+  if (!options.signing_cert_pem.empty() && !options.signing_key_pem.empty()) {
+    out.push_back(std::make_unique<CsrSigningController>(
+        client, apiserver::KeyPair{options.signing_cert_pem, options.signing_key_pem}, options.cluster_signing_duration));
+  }
+  out.push_back(std::make_unique<BootstrapSignerController>(client));
+  out.push_back(std::make_unique<TokenCleanerController>(client));
   return out;
 }
 

@@ -28,13 +28,16 @@ class InformerFactory {
   explicit InformerFactory(client::RestClient* client) : client_(client) {}
   // REQUIRES: before Start.
   client::Informer* For(const std::string& group, const std::string& version, const std::string& resource);
+  // An informer on part of a resource (a namespace, field or label selector).
+  client::Informer* For(const client::InformerOptions& options);
   void Start();
   void Stop();
   bool WaitForSync(std::chrono::milliseconds timeout);
 
  private:
   client::RestClient* client_;
-  std::map<std::tuple<std::string, std::string, std::string>, std::unique_ptr<client::Informer>> informers_;
+  // By group, version, resource, namespace, field and label selector.
+  std::map<std::vector<std::string>, std::unique_ptr<client::Informer>> informers_;
 };
 
 // A handler that calls fn(obj) for adds, updates (the new object) and, when
@@ -90,6 +93,12 @@ struct ManagerOptions {
   std::chrono::milliseconds node_monitor_grace_period = std::chrono::seconds(40);
   // Terminated pods kept before the oldest are deleted (--terminated-pod-gc-threshold).
   int64_t terminated_pod_gc_threshold = 12500;
+  // The CA the csrsigning controller issues certificates with
+  // (--cluster-signing-cert-file/--cluster-signing-key-file); empty: no signer.
+  std::string signing_cert_pem;
+  std::string signing_key_pem;
+  // The longest validity it grants (--cluster-signing-duration).
+  std::chrono::seconds cluster_signing_duration = std::chrono::hours(24 * 365);
 };
 
 class ControllerManager {

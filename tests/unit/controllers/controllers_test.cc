@@ -1,8 +1,9 @@
 // Pure helpers of the controllers: cron schedules, completed-index ranges,
-// template hashes, durations, expectations.
+// template hashes, durations, expectations, the CSR signers' rules.
 #include <gtest/gtest.h>
 
 #include "api/time.h"
+#include "controllers/certificates/csr_controllers.h"
 #include "controllers/controller_utils.h"
 #include "controllers/cronjob/cron_schedule.h"
 #include "controllers/deployment/deployment_controller.h"
@@ -67,6 +68,35 @@ TEST(Expectations, SatisfiedWhenObserved) {
   EXPECT_FALSE(e.Satisfied("k"));
   e.CreationObserved("k");
   EXPECT_TRUE(e.Satisfied("k"));
+}
+
+TEST(CsrSigners, KubeletAndClientRules) {
+  apiserver::CsrInfo node;
+  node.common_name = "system:node:n1";
+  node.organizations = {"system:nodes"};
+  const std::vector<std::string> client = {"digital signature", "client auth"};
+  EXPECT_EQ(CheckSignerRules(kKubeletClientSigner, node, client), "");
+  EXPECT_EQ(CheckSignerRules(kKubeletClientSigner, node, {"key encipherment", "digital signature", "client auth"}), "");
+  EXPECT_EQ(CheckSignerRules(kKubeletClientSigner, node, {"client auth"}),
+            "usages did not match [client auth digital signature key encipherment]");
+  apiserver::CsrInfo bad = node;
+  bad.organizations = {"system:masters"};
+  EXPECT_EQ(CheckSignerRules(kKubeletClientSigner, bad, client), "subject organization is not system:nodes");
+  bad = node;
+  bad.common_name = "admin";
+  EXPECT_EQ(CheckSignerRules(kKubeletClientSigner, bad, client), "subject common name does not begin with system:node:");
+  bad = node;
+  bad.dns_names = {"n1"};
+  EXPECT_EQ(CheckSignerRules(kKubeletClientSigner, bad, client), "DNS subjectAltNames are not allowed");
+  // Serving certificates need a name to serve.
+  EXPECT_EQ(CheckSignerRules(kKubeletServingSigner, node, {"digital signature", "server auth"}),
+            "DNS or IP subjectAltName is required");
+  EXPECT_EQ(CheckSignerRules(kKubeletServingSigner, bad, {"digital signature", "server auth"}), "");
+  EXPECT_EQ(CheckSignerRules(kApiServerClientSigner, bad, {"client auth"}), "");
+  EXPECT_EQ(CheckSignerRules(kApiServerClientSigner, bad, {"digital signature"}),
+            "missing required usage for client certificate: client auth");
+  EXPECT_EQ(CheckSignerRules(kApiServerClientSigner, bad, {"client auth", "server auth"}),
+            "invalid usage for client certificate: server auth");
 }
 
 }  // namespace
