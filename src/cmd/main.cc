@@ -28,7 +28,7 @@ struct Role {
 
 constexpr Role kRoles[] = {
     {"server", "API server, scheduler, controllers and a node agent in one process", kubepp::cmd::RunServer},
-    {"agent", "join a node (kubelet, proxy, network agent) to an existing cluster", nullptr},
+    {"agent", "join this machine to a cluster as a node (with the server's node token)", kubepp::cmd::RunAgent},
     {"apiserver", "the API server alone", kubepp::cmd::RunApiServer},
     {"scheduler", "the scheduler alone", kubepp::cmd::RunScheduler},
     {"controller-manager", "the controllers alone", kubepp::cmd::RunControllerManager},

@@ -15,6 +15,7 @@ int RunControllerManager(int argc, char** argv);
 int RunScheduler(int argc, char** argv);
 int RunShim(int argc, char** argv);
 int RunKubelet(int argc, char** argv);
+int RunAgent(int argc, char** argv);
 int RunImages(int argc, char** argv);
 // Blocks SIGINT and SIGTERM (to be taken with sigwait by the calling
 // thread; call before any other thread starts so all inherit the mask) and

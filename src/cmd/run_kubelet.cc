@@ -9,6 +9,7 @@
 #include <string>
 
 #include "client/rest.h"
+#include "cmd/node_flags.h"
 #include "cmd/roles.h"
 #include "common/log.h"
 #include "controllers/nodelifecycle/node_lifecycle_controller.h"
@@ -16,23 +17,15 @@
 
 namespace kubepp::cmd {
 
-int RunKubelet(int argc, char** argv) {
-  CLI::App app{"Run the node agent (kubelet, runtime, pod network) against a cluster's API server."};
-  app.name(argv[0]);
-  std::string kubeconfig;
-  kubelet::AgentOptions ao;
+void AddNodeFlags(CLI::App& app, NodeFlags& f) {
+  kubelet::AgentOptions& ao = f.ao;
   ao.dir = "/var/lib/kubepp/agent";
-  bool cleanup = false;
-  std::string min_image_age = "2m";
-  int verbosity = 0;
-  std::string dns;
-  app.add_option("--kubeconfig", kubeconfig, "Kubeconfig of the cluster");
   app.add_option("--data-dir", ao.dir, "The agent's directory (images, runtime state, pods, logs)")->capture_default_str();
   app.add_option("--node-name", ao.kubelet.node_name, "Name of this node (default: the hostname)");
   app.add_option("--pod-cidr", ao.kubelet.pod_cidr, "This node's pod range (default: the one node IPAM assigns)");
   app.add_option("--cluster-cidr", ao.cluster_cidr, "The cluster's pod range (blackholed on the host)")->capture_default_str();
   app.add_option("--service-cidr", ao.service_cidr, "The cluster's service range (blackholed on the host)")->capture_default_str();
-  app.add_option("--cluster-dns", dns, "Cluster DNS address (default: .10 of the service range)");
+  app.add_option("--cluster-dns", f.dns, "Cluster DNS address (default: .10 of the service range)");
   app.add_option("--cluster-domain", ao.kubelet.cluster_domain, "Cluster domain")->capture_default_str();
   app.add_option("--node-ip", ao.kubelet.node_ip, "The node's address (default: the first non-loopback one)");
   app.add_option("--cni-bridge", ao.bridge, "Name of the node's pod bridge")->capture_default_str();
@@ -42,22 +35,39 @@ int RunKubelet(int argc, char** argv) {
                  "Percent of the image filesystem used above which unused images are removed")->capture_default_str();
   app.add_option("--image-gc-low-threshold", ao.kubelet.image_gc_low_percent,
                  "Percent of the image filesystem used that image GC brings usage down to")->capture_default_str();
-  app.add_option("--minimum-image-ttl-duration", min_image_age,
+  app.add_option("--minimum-image-ttl-duration", f.min_image_age,
                  "Minimum age of an unused image before image GC removes it (e.g. 2m, 30s)");
   app.add_option("--pod-manifest-path", ao.kubelet.static_pod_path,
                  "Directory of static pod manifests (default: <data-dir>/manifests)");
   app.add_option("--insecure-registry", ao.kubelet.insecure_registries,
                  "A registry (host:port) reached without verifying its certificate, or over plain HTTP; repeatable");
-  app.add_flag("--cleanup", cleanup, "Stop and remove every pod sandbox and container the agent left, then exit");
-  app.add_option("-v,--v", verbosity, "Log verbosity");
-  CLI11_PARSE(app, argc, argv);
-  if (auto d = controllers::ParseDuration(min_image_age)) {
-    ao.kubelet.image_minimum_age = std::chrono::duration_cast<std::chrono::seconds>(*d);
+  app.add_option("-v,--v", f.verbosity, "Log verbosity");
+}
+
+bool FinishNodeFlags(NodeFlags& f) {
+  if (auto d = controllers::ParseDuration(f.min_image_age)) {
+    f.ao.kubelet.image_minimum_age = std::chrono::duration_cast<std::chrono::seconds>(*d);
   } else {
-    std::fprintf(stderr, "invalid --minimum-image-ttl-duration %s\n", min_image_age.c_str());
-    return 2;
+    std::fprintf(stderr, "invalid --minimum-image-ttl-duration %s\n", f.min_image_age.c_str());
+    return false;
   }
-  log::SetVerbosity(verbosity);
+  if (!f.dns.empty()) f.ao.kubelet.cluster_dns = {f.dns};
+  log::SetVerbosity(f.verbosity);
+  return true;
+}
+
+int RunKubelet(int argc, char** argv) {
+  CLI::App app{"Run the node agent (kubelet, runtime, pod network) against a cluster's API server."};
+  app.name(argv[0]);
+  std::string kubeconfig;
+  NodeFlags flags;
+  bool cleanup = false;
+  app.add_option("--kubeconfig", kubeconfig, "Kubeconfig of the cluster");
+  AddNodeFlags(app, flags);
+  app.add_flag("--cleanup", cleanup, "Stop and remove every pod sandbox and container the agent left, then exit");
+  CLI11_PARSE(app, argc, argv);
+  if (!FinishNodeFlags(flags)) return 2;
+  kubelet::AgentOptions& ao = flags.ao;
   log::Logger logger("kubelet");
   if (cleanup) {
     Status st = kubelet::CleanupNode(ao.dir);
@@ -71,24 +81,31 @@ int RunKubelet(int argc, char** argv) {
     std::fprintf(stderr, "--kubeconfig is required\n");
     return 2;
   }
-  if (!dns.empty()) ao.kubelet.cluster_dns = {dns};
   sigset_t set = BlockShutdownSignals();
   auto cfg = client::LoadKubeconfig(kubeconfig);
   if (!cfg.ok()) {
     logger.Error("cannot read the kubeconfig", {{"err", cfg.status().ToString()}});
     return 1;
   }
-  cfg->user_agent = "kubelet";
-  if (cfg->endpoint.tls_config) ao.client_ca_pem = cfg->endpoint.tls_config->ca_pem;
-  client::RestClient client(*cfg);
+  return RunNodeAgent(std::move(*cfg), ao, [&](bool started) {
+    if (!started) return;
+    int sig = 0;
+    sigwait(&set, &sig);
+    logger.Info("shutting down", {{"signal", sig}});
+  });
+}
+
+int RunNodeAgent(client::ClientConfig cfg, kubelet::AgentOptions ao, const std::function<void(bool started)>& wait) {
+  cfg.user_agent = "kubelet";
+  if (cfg.endpoint.tls_config) ao.client_ca_pem = cfg.endpoint.tls_config->ca_pem;
+  client::RestClient client(cfg);
   auto agent = kubelet::Agent::Start(&client, ao);
   if (!agent.ok()) {
-    logger.Error("cannot start the node agent", {{"err", agent.status().ToString()}});
+    log::Logger("kubelet").Error("cannot start the node agent", {{"err", agent.status().ToString()}});
+    wait(false);
     return 1;
   }
-  int sig = 0;
-  sigwait(&set, &sig);
-  logger.Info("shutting down", {{"signal", sig}});
+  wait(true);
   (*agent)->Stop();
   return 0;
 }

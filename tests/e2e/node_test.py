@@ -7,6 +7,8 @@ import fcntl
 import json
 import os
 import pty
+import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -811,6 +813,120 @@ class PressureTest(KubectlAssertions, unittest.TestCase):
             node = json.loads(self.ok("get", "nodes", "-o", "json"))["items"][0]
             return [n for im in node["status"].get("images", []) for n in im["names"]]
         self.wait_for(lambda: "docker.io/library/busybox:latest" not in images(), 90, "busybox garbage-collected")
+
+
+@unittest.skipIf(SKIP, SKIP or "")
+class JoinTest(KubectlAssertions, unittest.TestCase):
+    """`kubepp agent` joins a control plane that runs without a node of its own
+    (--no-agent), with the server's node token: it trusts the CA through the
+    signed cluster-info, gets a client certificate through a CSR the
+    controllers approve and sign, and runs pods; restarted, it keeps its
+    certificate and its containers."""
+
+    @classmethod
+    def setUpClass(cls):
+        port = free_port()
+        n = port % 50
+        cls.cluster_cidr = "10.%d.0.0/16" % (150 + n)
+        cls.service_cidr = "10.%d.0.0/16" % (200 + n)
+        cls.s = Server(extra_args=["--cluster-cidr", cls.cluster_cidr, "--service-cidr", cls.service_cidr])
+        cls.node = "joined-%d" % port
+        cls.bridge = "kpj%d" % port
+        cls.dir = os.path.join(cls.s.tmp, "agent")
+        imports = os.path.join(cls.dir, "images", "import")
+        os.makedirs(imports)
+        shutil.copy(os.path.join(TEST_IMAGES, "busybox.tar"), imports)
+        cls.kubelet_port = free_port()
+        cls.agent = None
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stop_agent()
+        subprocess.run([KUBEPP, "kubelet", "--data-dir", cls.dir, "--cleanup"], capture_output=True, timeout=120)
+        cls.s.close()
+        links = subprocess.run(["ip", "link"], capture_output=True, text=True).stdout
+        assert cls.bridge not in links, links
+
+    @classmethod
+    def start_agent(cls, *token_args, log="agent.log"):
+        cls.agent_log = os.path.join(cls.s.tmp, log)
+        with open(cls.agent_log, "ab") as f:
+            return subprocess.Popen(
+                [KUBEPP, "agent", "--server", "https://127.0.0.1:%d" % cls.s.port, *token_args, "--data-dir", cls.dir,
+                 "--node-name", cls.node, "--cni-bridge", cls.bridge, "--cluster-cidr", cls.cluster_cidr,
+                 "--service-cidr", cls.service_cidr, "--node-ip", "127.0.0.1", "--kubelet-port", str(cls.kubelet_port)],
+                stdout=f, stderr=subprocess.STDOUT)
+
+    @classmethod
+    def stop_agent(cls, sig=signal.SIGTERM):
+        if cls.agent and cls.agent.poll() is None:
+            cls.agent.send_signal(sig)
+            cls.agent.wait(60)
+
+    def setUp(self):
+        self.use_test_namespace()
+
+    def test_agent_joins_with_the_node_token(self):
+        token_file = os.path.join(self.s.data_dir, "node-token")
+        token = read(token_file).strip()
+        tid = token.split(".")[0]
+        # Bad tokens: refused before anything is sent with them.
+        p = self.start_agent("--token", "not-a-token", log="bad.log")
+        self.assertEqual(p.wait(30), 1)
+        self.assertIn("the token is not a bootstrap token", read(self.agent_log))
+        p = self.start_agent("--token", tid + ".0123456789abcdef", log="wrong.log")
+        self.assertEqual(p.wait(60), 1)
+        self.assertIn("does not verify: the server does not know this token", read(self.agent_log))
+        self.assertEqual(self.ok("get", "csr", "-o", "name"), "")
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "kubelet.kubeconfig")))
+
+        type(self).agent = self.start_agent("--token-file", token_file)
+
+        def ready():
+            p = self.s.kubectl("get", "node", self.node, "-o", "json")
+            if p.returncode != 0:
+                return None
+            conds = {c["type"]: c["status"] for c in json.loads(p.stdout)["status"]["conditions"]}
+            return conds.get("Ready") == "True"
+        self.wait_for(ready, 60, "the joined node Ready")
+        csrs = json.loads(self.ok("get", "csr", "-o", "json"))["items"]
+        self.assertEqual(len(csrs), 1)
+        self.assertEqual(csrs[0]["spec"]["username"], "system:bootstrap:" + tid)
+        self.assertEqual(csrs[0]["spec"]["signerName"], "kubernetes.io/kube-apiserver-client-kubelet")
+        self.assertRegex(self.ok("get", "csr", "--no-headers"), r"system:bootstrap:%s\s+<none>\s+Approved,Issued" % tid)
+        # The node works under its own identity, kept 0600 in its directory.
+        kc = os.path.join(self.dir, "kubelet.kubeconfig")
+        self.assertEqual(os.stat(kc).st_mode & 0o777, 0o600)
+        p = self.s.kubectl("auth", "whoami", "-o", "json", env={"KUBECONFIG": kc})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        info = json.loads(p.stdout)["status"]["userInfo"]
+        self.assertEqual((info["username"], info["groups"][0]), ("system:node:" + self.node, "system:nodes"))
+
+        # Pods run there, with logs and exec through the API server.
+        self.ok("apply", "-f", "-", input=pod("hello", [c("c", "sh", "-c", "echo joined; sleep 3600",
+                                                          imagePullPolicy="IfNotPresent")], self.ns))
+        self.wait_for(lambda: json.loads(self.ok("get", "pod", "hello", "-o", "json", *self.n))
+                      .get("status", {}).get("phase") == "Running", 60, "the pod Running")
+        o = json.loads(self.ok("get", "pod", "hello", "-o", "json", *self.n))
+        self.assertEqual(o["spec"]["nodeName"], self.node)
+        self.assertTrue(o["status"]["podIP"].startswith(self.cluster_cidr.split(".0.0/")[0] + "."), o["status"])
+        self.wait_for(lambda: "joined" in self.s.kubectl("logs", "hello", *self.n).stdout, 20, "the pod's log")
+        p = self.s.kubectl("exec", "hello", *self.n, "--", "sh", "-c", "exit 3")
+        self.assertEqual(p.returncode, 3, p.stderr)
+        cid = o["status"]["containerStatuses"][0]["containerID"]
+
+        # kill -9 and restart without the token: the certificate is reused (no
+        # new CSR) and the container adopted, not restarted.
+        self.stop_agent(signal.SIGKILL)
+        type(self).agent = self.start_agent(log="agent2.log")
+        self.wait_for(lambda: "node registered" in read(self.agent_log), 30, "the agent back")
+        time.sleep(2)
+        self.assertEqual(len(json.loads(self.ok("get", "csr", "-o", "json"))["items"]), 1)
+        o = json.loads(self.ok("get", "pod", "hello", "-o", "json", *self.n))
+        self.assertEqual(o["status"]["containerStatuses"][0]["containerID"], cid)
+        self.assertEqual(o["status"]["containerStatuses"][0]["restartCount"], 0)
+        self.assertEqual(self.s.kubectl("exec", "hello", *self.n, "--", "true").returncode, 0)
+        self.ok("delete", "pod", "hello", *self.n)
 
 
 if __name__ == "__main__":
