@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -30,17 +31,74 @@ std::string Transport(const server::Negotiated& n) {
 }
 
 
-// An exec: the command's stdio through runc.
+// An exec: the command's stdio through runc. A terminal exec starts once
+// the client's terminal size is known (kubectl sends it first thing), so
+// the command sees its real size from the start; without it after a moment.
 class ExecTarget : public StreamTarget {
  public:
-  explicit ExecTarget(std::unique_ptr<runtime::RuntimeService::ExecProcess> p) : proc_(std::move(p)) {}
+  using Process = runtime::RuntimeService::ExecProcess;
+  using Starter = std::function<Result<std::unique_ptr<Process>>(runtime::TerminalSize)>;
+  explicit ExecTarget(std::unique_ptr<Process> p) : proc_(std::move(p)) {}
+  explicit ExecTarget(Starter start) : start_(std::move(start)) {}
+
   void WriteStdin(std::string_view data) override {
-    if (proc_->stdin_fd() >= 0) (void)WriteAll(proc_->stdin_fd(), data);
+    std::unique_lock<std::mutex> l(mu_);
+    if (!proc_) {
+      pending_stdin_ += data;
+      return;
+    }
+    Process* p = proc_.get();
+    l.unlock();
+    if (p->stdin_fd() >= 0) (void)WriteAll(p->stdin_fd(), data);
   }
-  void CloseStdin() override { proc_->CloseStdin(); }
-  void Resize(uint16_t w, uint16_t h) override { proc_->Resize(w, h); }
-  void Cancel() override { proc_->Hangup(); }
+  void CloseStdin() override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!proc_) {
+      close_stdin_ = true;
+      return;
+    }
+    proc_->CloseStdin();
+  }
+  void Resize(uint16_t w, uint16_t h) override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!proc_) {
+      size_ = {w, h};
+      sized_ = true;
+      cv_.notify_all();
+      return;
+    }
+    proc_->Resize(w, h);
+  }
+  void Cancel() override {
+    std::lock_guard<std::mutex> l(mu_);
+    cancelled_ = true;
+    cv_.notify_all();
+    if (proc_) proc_->Hangup();
+  }
   void PumpOutput(const std::function<bool(int, std::string_view)>& emit) override {
+    if (start_) {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait_for(l, std::chrono::seconds(1), [&] { return sized_ || cancelled_; });
+      if (cancelled_) {
+        exit_ = Status::Cancelled("the client went away");
+        return;
+      }
+      auto p = start_(size_);
+      if (!p.ok()) {
+        exit_ = Status::Internal("error executing command in container: " + p.status().message());
+        return;
+      }
+      proc_ = std::move(*p);
+      if (!pending_stdin_.empty() && proc_->stdin_fd() >= 0) (void)WriteAll(proc_->stdin_fd(), pending_stdin_);
+      pending_stdin_.clear();
+      if (close_stdin_) proc_->CloseStdin();
+    }
+    Pump(emit);
+  }
+  Result<int> Wait() override { return exit_; }
+
+ private:
+  void Pump(const std::function<bool(int, std::string_view)>& emit) {
     // Output ends at EOF (runc gone, and with it every writer of our pipes),
     // or when the command has exited and nothing more came for a moment.
     std::atomic<bool> exited{false};
@@ -72,10 +130,16 @@ class ExecTarget : public StreamTarget {
     exited = true;
     for (auto& t : readers) t.join();
   }
-  Result<int> Wait() override { return exit_; }
 
- private:
-  std::unique_ptr<runtime::RuntimeService::ExecProcess> proc_;
+  Starter start_;  // set: not started yet
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unique_ptr<Process> proc_;  // GUARDED_BY(mu_) until set; never reset
+  std::string pending_stdin_;
+  bool close_stdin_ = false;
+  bool sized_ = false;
+  bool cancelled_ = false;
+  runtime::TerminalSize size_;
   Result<int> exit_ = Status::Internal("not run");
 };
 
@@ -149,6 +213,10 @@ void Kubelet::ServeExec(const std::shared_ptr<apiserver::http::Exchange>& ex, co
     auto fd = runtime_->Attach(id);
     if (!fd.ok()) return RespondStatus(ex, 500, "InternalError", "error attaching to container: " + fd.status().message());
     target = std::make_unique<AttachTarget>(std::move(*fd));
+  } else if (opts.tty) {
+    target = std::make_unique<ExecTarget>([rt = runtime_, id, cmd, stdin = opts.stdin](runtime::TerminalSize size) {
+      return rt->Exec(id, cmd, true, stdin, size);
+    });
   } else {
     auto proc = runtime_->Exec(id, cmd, opts.tty, opts.stdin);
     if (!proc.ok()) {

@@ -112,6 +112,12 @@ struct NetworkStats {
   uint64_t rx_bytes = 0, rx_errors = 0, tx_bytes = 0, tx_errors = 0;
 };
 
+// Columns and rows of a terminal.
+struct TerminalSize {
+  uint16_t width = 80;
+  uint16_t height = 24;
+};
+
 class RuntimeService {
  public:
   virtual ~RuntimeService() = default;
@@ -157,8 +163,9 @@ class RuntimeService {
     // Waits for the command: its exit code, 128 + signal if killed.
     virtual Result<int> Wait() = 0;
   };
+  // `size` is the terminal's initial size (with tty).
   virtual Result<std::unique_ptr<ExecProcess>> Exec(const std::string& id, const std::vector<std::string>& cmd,
-                                                    bool tty, bool stdin) = 0;
+                                                    bool tty, bool stdin, TerminalSize size = {}) = 0;
   virtual Result<ContainerStats> GetContainerStats(const std::string& id) = 0;
   // The interfaces of a sandbox's network namespace (none on the host network).
   virtual std::vector<NetworkStats> GetSandboxNetworkStats(const std::string& id) = 0;

@@ -790,7 +790,7 @@ class RuncExec : public RuntimeService::ExecProcess {
 
 Result<std::unique_ptr<RuntimeService::ExecProcess>> RuncRuntime::Exec(const std::string& id,
                                                                        const std::vector<std::string>& cmd, bool tty,
-                                                                       bool stdin) {
+                                                                       bool stdin, TerminalSize size) {
   if (cmd.empty()) return Status::BadRequest("no command given");
   auto st = GetContainerStatus(id);
   if (!st.ok()) return st.status();
@@ -810,8 +810,8 @@ Result<std::unique_ptr<RuntimeService::ExecProcess>> RuncRuntime::Exec(const std
   if (tty) {
     int m = -1, sl = -1;
     struct winsize ws = {};
-    ws.ws_col = 80;
-    ws.ws_row = 24;
+    ws.ws_col = size.width;
+    ws.ws_row = size.height;
     if (::openpty(&m, &sl, nullptr, nullptr, &ws) != 0) return Status::IOError(std::string("openpty: ") + std::strerror(errno));
     master.Reset(m);
     slave.Reset(sl);

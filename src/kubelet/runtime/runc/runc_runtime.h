@@ -52,7 +52,7 @@ class RuncRuntime : public RuntimeService {
   Result<ExecResult> ExecSync(const std::string& id, const std::vector<std::string>& cmd,
                               std::chrono::milliseconds timeout) override;
   Result<std::unique_ptr<ExecProcess>> Exec(const std::string& id, const std::vector<std::string>& cmd, bool tty,
-                                            bool stdin) override;
+                                            bool stdin, TerminalSize size) override;
   Result<std::string> SandboxNetNs(const std::string& id) override;
   Result<UniqueFd> Attach(const std::string& id) override;
   Result<ContainerStats> GetContainerStats(const std::string& id) override;
