@@ -298,6 +298,16 @@ int Run(const Options& o) {
       stdin_pending.clear();
     }
   };
+  // A client's end of input closes stdin once what it sent is written (the
+  // data and the close often arrive in one read).
+  bool stdin_closing = false;
+  auto finish_stdin = [&] {
+    if (stdin_pending.empty()) {
+      close_stdin();
+    } else {
+      stdin_closing = true;
+    }
+  };
   // Output goes to every attached client; one that cannot take it whole
   // now is dropped (a frame half-sent would garble its stream).
   auto broadcast = [&](int stream_index, const char* data, size_t n) {
@@ -402,7 +412,7 @@ int Run(const Options& o) {
           c.sent_stdin = true;
           if (stdin_pending.size() < (1 << 20)) stdin_pending += f->second;
         } else if (f->first == AttachFrame::kCloseStdin) {
-          if (o.stdin_once) close_stdin();
+          if (o.stdin_once) finish_stdin();
         } else if (f->first == AttachFrame::kResize && master >= 0 && f->second.size() == 4) {
           auto u16 = [&](int at) {
             return static_cast<unsigned short>((static_cast<uint8_t>(f->second[at]) << 8) | static_cast<uint8_t>(f->second[at + 1]));
@@ -414,7 +424,7 @@ int Run(const Options& o) {
         }
       }
       if (gone) {
-        if (c.sent_stdin && o.stdin_once) close_stdin();
+        if (c.sent_stdin && o.stdin_once) finish_stdin();
         drop_client(ci);
       }
     }
@@ -422,6 +432,7 @@ int Run(const Options& o) {
       ssize_t w = ::write(stdin_fd, stdin_pending.data(), stdin_pending.size());
       if (w > 0) stdin_pending.erase(0, static_cast<size_t>(w));
     }
+    if (stdin_closing && stdin_pending.empty()) close_stdin();
     if (attach_at < clients_at && fds[attach_at].revents != 0) {
       for (;;) {
         int c = ::accept4(attach_listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
