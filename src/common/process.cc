@@ -80,6 +80,7 @@ Result<ChildProcess> ChildProcess::Spawn(const SpawnOptions& options) {
     // Nothing of ours but stdio crosses exec (Asio's sockets are not
     // close-on-exec: a long-lived child would keep our ports bound).
     ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
+    if (options.inherit_fd >= 3) ::fcntl(options.inherit_fd, F_SETFD, 0);  // our fd table is the child's own
     if (options.terminal_fd >= 0) {
       for (int i = 0; i < 3; ++i) ::dup2(options.terminal_fd, i);
     }
@@ -220,9 +221,13 @@ std::string SelfExe() {
 }
 
 Result<CommandResult> RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                                 std::string_view input, std::chrono::milliseconds timeout) {
-  auto child = ChildProcess::Spawn(
-      {.argv = argv, .env = env, .pipe_stdout = true, .pipe_stderr = true, .pipe_stdin = true});
+                                 std::string_view input, std::chrono::milliseconds timeout, int inherit_fd) {
+  auto child = ChildProcess::Spawn({.argv = argv,
+                                    .env = env,
+                                    .pipe_stdout = true,
+                                    .pipe_stderr = true,
+                                    .pipe_stdin = true,
+                                    .inherit_fd = inherit_fd});
   if (!child.ok()) return child.status();
   auto deadline = std::chrono::steady_clock::now() + timeout;
   CommandResult r;

@@ -29,6 +29,7 @@ struct SpawnOptions {
   bool die_with_parent = true;    // SIGKILL when this process dies (PR_SET_PDEATHSIG)
   bool new_session = false;       // setsid(): no controlling terminal, own process group
   std::string dir;                // working directory; empty: inherit
+  int inherit_fd = -1;            // stays open in the child at its number (all others >= 3 close)
 };
 
 class ChildProcess {
@@ -77,7 +78,7 @@ struct CommandResult {
 // Runs a command to completion, feeding `input` on stdin and collecting
 // stdout and stderr. Timeout (the command killed) after `timeout`.
 Result<CommandResult> RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                                 std::string_view input, std::chrono::milliseconds timeout);
+                                 std::string_view input, std::chrono::milliseconds timeout, int inherit_fd = -1);
 
 // The path of the running executable (/proc/self/exe).
 std::string SelfExe();

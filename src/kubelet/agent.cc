@@ -71,6 +71,7 @@ Result<std::unique_ptr<Agent>> Agent::Start(client::RestClient* client, AgentOpt
   a->network_ = std::make_unique<cni::Network>(nc);
   runtime::runc::Options ro;
   ro.root = JoinPath(o.dir, "runtime");
+  ro.sealed_runc_copy = true;
   auto rt = runtime::runc::RuncRuntime::New(ro, a->images_.get(), a->network_.get());
   if (!rt.ok()) return rt.status();
   a->runtime_ = std::move(*rt);

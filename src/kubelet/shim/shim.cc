@@ -212,7 +212,7 @@ int Run(const Options& o) {
   }
   std::vector<std::string> args = {o.runc};
   if (!o.runc_root.empty()) args.insert(args.end(), {"--root", o.runc_root});
-  args.insert(args.end(), {"--log", runc_log, "--log-format", "json", "create", "--bundle", o.bundle, "--pid-file",
+  args.insert(args.end(), {"--log", runc_log, "--log-format", "json", "run", "--detach", "--bundle", o.bundle, "--pid-file",
                            pid_file});
   if (o.tty) {
     // runc dials it from the bundle (it changes into it): absolute if that
@@ -263,7 +263,7 @@ int Run(const Options& o) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::string msg = runtime::runc::RuncError(runc_log);
-    if (msg.empty()) msg = "runc create failed (status " + std::to_string(status) + ")";
+    if (msg.empty()) msg = "runc run failed (status " + std::to_string(status) + ")";
     Report(report_fd, "error " + msg);
     return 1;
   }

@@ -1,8 +1,8 @@
 // `kubepp shim`: the monitor process of one container (the conmon model).
 // Started by the runtime, it detaches (a new session, reparented to init so
 // a kubelet that dies neither kills nor leaks it), becomes the subreaper of
-// the container, runs `runc create` with the container's stdout and stderr
-// on pipes it owns, reports "ok <pid>" or "error <message>" on its stdout and
+// the container, runs `runc run --detach` (create and start in one runc
+// process) with the container's stdout and stderr on pipes it owns, reports "ok <pid>" or "error <message>" on its stdout and
 // closes it, then copies the container's output into the log file in the
 // CRI format ("<RFC3339Nano> stdout F <line>") until the container exits,
 // and writes <state>/exit.json ({"exitCode", "finishedAt", "oomKilled"}).

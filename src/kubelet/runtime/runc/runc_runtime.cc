@@ -7,7 +7,9 @@
 #include <sys/ioctl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
@@ -23,6 +25,7 @@
 #include "api/object.h"
 #include "common/file.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "common/process.h"
 #include "kubelet/runtime/runc/spec.h"
 
@@ -237,46 +240,63 @@ Status CreateNamespaces(const std::string& dir, const std::string& hostname) {
     UniqueFd f(::open((dir + "/" + n).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
     if (!f.valid()) return Status::IOError("create " + dir + "/" + n + ": " + std::strerror(errno));
   }
-  int ready[2], done[2];
-  if (::pipe2(ready, O_CLOEXEC) != 0 || ::pipe2(done, O_CLOEXEC) != 0) return Status::IOError("pipe");
-  pid_t pid = ::fork();
-  if (pid < 0) return Status::IOError(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    ::close(ready[0]);
-    ::close(done[1]);
-    char r = 1;
-    if (::unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0) r = 0;
-    else if (!hostname.empty() && ::sethostname(hostname.data(), hostname.size()) != 0) r = 0;
-    (void)!::write(ready[1], &r, 1);
-    char x;
-    (void)!::read(done[0], &x, 1);
-    _exit(0);
-  }
-  ::close(ready[1]);
-  ::close(done[0]);
-  char r = 0;
-  (void)!::read(ready[0], &r, 1);
-  ::close(ready[0]);
+  // On a thread of its own, not a forked child: network, IPC and UTS
+  // namespaces are per thread, and a thread costs nothing like a fork of
+  // the kubelet's address space (page tables, copy-on-write faults). The
+  // thread ends with the namespaces bind-mounted, so nothing else ever
+  // runs in them.
   Status st;
-  if (r != 1) st = Status::Internal("unshare network/ipc/uts namespaces failed");
-  for (const char* n : {"net", "ipc", "uts"}) {
-    if (!st.ok()) break;
-    std::string src = "/proc/" + std::to_string(pid) + "/ns/" + n;
-    if (::mount(src.c_str(), (dir + "/" + n).c_str(), nullptr, MS_BIND, nullptr) != 0) {
-      st = Status::IOError("bind-mount " + src + ": " + std::strerror(errno));
+  std::thread t([&] {
+    if (::unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
+      st = Status::Internal(std::string("unshare network/ipc/uts namespaces: ") + std::strerror(errno));
+      return;
     }
-  }
-  // An explicit byte, not EOF: children other threads fork meanwhile hold
-  // copies of this pipe's write end.
-  char go = 1;
-  (void)!::write(done[1], &go, 1);
-  ::close(done[1]);
-  int ws;
-  while (::waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
-  }
+    if (!hostname.empty() && ::sethostname(hostname.data(), hostname.size()) != 0) {
+      st = Status::Internal(std::string("sethostname: ") + std::strerror(errno));
+      return;
+    }
+    std::string self = "/proc/self/task/" + std::to_string(::gettid()) + "/ns/";
+    for (const char* n : {"net", "ipc", "uts"}) {
+      if (::mount((self + n).c_str(), (dir + "/" + n).c_str(), nullptr, MS_BIND, nullptr) != 0) {
+        st = Status::IOError("bind-mount " + self + n + ": " + std::strerror(errno));
+        return;
+      }
+    }
+  });
+  t.join();
   if (!st.ok()) (void)ReleaseNamespaces(dir);
   return st;
 }
+
+namespace {
+
+// The seals runc 1.1 takes as "already cloned" (RUNC_MEMFD_SEALS).
+constexpr int kRuncSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+
+Result<UniqueFd> SealRunc(const std::string& runc) {
+  UniqueFd src(::open(runc.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!src.valid()) return Status::IOError("open " + runc + ": " + std::strerror(errno));
+  UniqueFd mem(::memfd_create("runc", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!mem.valid()) return Status::IOError(std::string("memfd_create: ") + std::strerror(errno));
+  struct stat sb;
+  if (::fstat(src.get(), &sb) != 0) return Status::IOError(std::string("stat runc: ") + std::strerror(errno));
+  off_t off = 0;
+  while (off < sb.st_size) {
+    ssize_t n = ::sendfile(mem.get(), src.get(), &off, static_cast<size_t>(sb.st_size - off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::IOError(std::string("copy runc: ") + std::strerror(errno));
+  }
+  if (::fchmod(mem.get(), 0755) != 0 || ::fcntl(mem.get(), F_ADD_SEALS, kRuncSeals) != 0) {
+    return Status::IOError(std::string("seal runc copy: ") + std::strerror(errno));
+  }
+  // Can it run? (A kernel may forbid executing memfds.)
+  std::string path = "/proc/self/fd/" + std::to_string(mem.get());
+  auto r = RunCommand({path, "--version"}, {}, "", std::chrono::seconds(10), mem.get());
+  if (!r.ok() || r->exit_code != 0) return Status::Unavailable("the sealed runc copy does not run");
+  return mem;
+}
+
+}  // namespace
 
 Status ReleaseNamespaces(const std::string& dir) {
   for (const char* n : {"net", "ipc", "uts"}) {
@@ -299,7 +319,23 @@ Result<std::unique_ptr<RuncRuntime>> RuncRuntime::New(Options options, images::I
   }
   if (Status st = MakeDirs(options.runc_root, 0700); !st.ok()) return st;
   if (::access(options.runc.c_str(), X_OK) != 0) return Status::NotFound("runc not found at " + options.runc);
+  UniqueFd sealed;
+  if (options.sealed_runc_copy) {
+    if (auto s = SealRunc(options.runc); s.ok()) {
+      sealed = std::move(*s);
+      // Run through a symlink named runc (its target resolves in each
+      // child, which inherits the fd): processes are called runc, not a number.
+      std::string link = JoinPath(options.root, "bin/runc");
+      (void)MakeDirs(JoinPath(options.root, "bin"), 0700);
+      (void)::unlink(link.c_str());
+      std::string target = "/proc/self/fd/" + std::to_string(sealed.get());
+      options.runc = ::symlink(target.c_str(), link.c_str()) == 0 ? link : target;
+    } else {
+      log::Logger("runtime").Warning("running runc from its own file", {{"err", s.status().ToString()}});
+    }
+  }
   auto rt = std::unique_ptr<RuncRuntime>(new RuncRuntime(std::move(options), images, network));
+  rt->sealed_runc_ = std::move(sealed);
   for (bool sandbox : {true, false}) {
     auto names = ListDir(JoinPath(rt->options_.root, sandbox ? "sandboxes" : "containers"));
     if (!names.ok()) continue;
@@ -381,7 +417,7 @@ std::string RuncRuntime::ContainerDir(const std::string& id) const { return Join
 Result<std::vector<std::string>> RuncRuntime::Runc(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
   std::vector<std::string> argv = {options_.runc, "--root", options_.runc_root};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto r = RunCommand(argv, {}, "", timeout);
+  auto r = RunCommand(argv, {}, "", timeout, sealed_runc_.get());
   if (!r.ok()) return r.status();
   if (r->exit_code != 0) {
     std::string msg = r->err.empty() ? r->out : r->err;
@@ -553,19 +589,35 @@ Result<std::string> RuncRuntime::CreateContainer(const std::string& sandbox_id, 
                   {"createdAt", NowNs()},
                   {"labels", ToJson(c.labels)},
                   {"annotations", ToJson(c.annotations)},
-                  {"memoryCgroup", memory_cgroup}};
+                  {"memoryCgroup", memory_cgroup},
+                  {"stdin", c.stdin},
+                  {"stdinOnce", c.stdin_once},
+                  {"tty", c.tty}};
   if (Status st = SaveMeta(false, id, meta); !st.ok()) return fail(st);
+  return id;
+}
+
+// The shim starts the container (`runc run --detach`): one runc process
+// per container instead of `runc create` then `runc start`, which on this
+// kind of machine is most of what a container costs to start.
+Status RuncRuntime::StartContainer(const std::string& id) {
+  auto m = Meta(false, id);
+  if (!m.ok()) return m.status();
+  if (m->contains("startedAt")) return Status::Conflict("container " + id + " was already started");
+  std::string dir = ContainerDir(id);
   std::vector<std::string> shim_argv = {options_.shim_binary, "shim", "--id", id, "--bundle", dir + "/bundle",
-                                        "--state", dir, "--log", log_path, "--runc", options_.runc, "--runc-root",
-                                        options_.runc_root, "--memory-cgroup", memory_cgroup};
-  if (c.stdin) shim_argv.push_back("--stdin");
-  if (c.stdin_once) shim_argv.push_back("--stdin-once");
-  if (c.tty) shim_argv.push_back("--tty");
+                                        "--state", dir, "--log", std::string(api::StrAt(*m, {"logPath"})),
+                                        "--runc", options_.runc, "--runc-root", options_.runc_root,
+                                        "--memory-cgroup", std::string(api::StrAt(*m, {"memoryCgroup"}))};
+  if (api::BoolAt(*m, {"stdin"})) shim_argv.push_back("--stdin");
+  if (api::BoolAt(*m, {"stdinOnce"})) shim_argv.push_back("--stdin-once");
+  if (api::BoolAt(*m, {"tty"})) shim_argv.push_back("--tty");
   auto shim = ChildProcess::Spawn({.argv = shim_argv,
                                    .pipe_stdout = true,
                                    .die_with_parent = false,
-                                   .new_session = true});
-  if (!shim.ok()) return fail(shim.status());
+                                   .new_session = true,
+                                   .inherit_fd = sealed_runc_.get()});
+  if (!shim.ok()) return shim.status();
   // The first shim process exits at once; the detached one reports.
   (void)shim->Wait();
   std::string report;
@@ -581,22 +633,12 @@ Result<std::string> RuncRuntime::CreateContainer(const std::string& sandbox_id, 
   while (!report.empty() && report.back() == '\n') report.pop_back();
   if (report.rfind("ok ", 0) != 0) {
     (void)Runc({"delete", "--force", id}, std::chrono::seconds(10));
-    std::string msg = report.rfind("error ", 0) == 0 ? report.substr(6) : "shim did not report: " + report;
-    DropMeta(false, id);
-    return fail(Status::Internal(msg));
+    return Status::Internal(report.rfind("error ", 0) == 0 ? report.substr(6) : "shim did not report: " + report);
   }
   {
     std::lock_guard<std::mutex> l(mu_);
     pids_[id] = {static_cast<pid_t>(std::atol(report.c_str() + 3)), ReadPid(dir + "/shim.pid")};
   }
-  return id;
-}
-
-Status RuncRuntime::StartContainer(const std::string& id) {
-  auto m = Meta(false, id);
-  if (!m.ok()) return m.status();
-  auto r = Runc({"start", id}, std::chrono::seconds(30));
-  if (!r.ok()) return r.status();
   (*m)["startedAt"] = NowNs();
   return SaveMeta(false, id, *m);
 }
@@ -720,7 +762,7 @@ Result<RuntimeService::ExecResult> RuncRuntime::ExecSync(const std::string& id, 
                                                           std::chrono::milliseconds timeout) {
   std::vector<std::string> argv = {options_.runc, "--root", options_.runc_root, "exec", id};
   argv.insert(argv.end(), cmd.begin(), cmd.end());
-  auto r = RunCommand(argv, {}, "", timeout);
+  auto r = RunCommand(argv, {}, "", timeout, sealed_runc_.get());
   if (!r.ok()) return r.status();
   return ExecResult{r->exit_code, std::move(r->out), std::move(r->err)};
 }
@@ -806,6 +848,7 @@ Result<std::unique_ptr<RuntimeService::ExecProcess>> RuncRuntime::Exec(const std
   so.argv.insert(so.argv.end(), cmd.begin(), cmd.end());
   so.die_with_parent = false;  // an exec outlives nothing of ours it does not own
   so.new_session = true;
+  so.inherit_fd = sealed_runc_.get();
   UniqueFd master, slave;
   if (tty) {
     int m = -1, sl = -1;
