@@ -44,6 +44,9 @@ Result<std::string> Network::Invoke(const std::string& command, const std::strin
       "CNI_PATH=" + config_.plugin_dir,
       "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=" + pod.ns + ";K8S_POD_NAME=" + pod.name +
           ";K8S_POD_INFRA_CONTAINER_ID=" + id + ";K8S_POD_UID=" + pod.uid,
+      // The plugins are Go programs that live a few milliseconds: garbage
+      // collection only costs them time (~15% of a loopback call here).
+      "GOGC=off",
   };
   auto r = RunCommand({JoinPath(config_.plugin_dir, type)}, env, conf, kPluginTimeout);
   if (!r.ok()) return r.status();

@@ -613,6 +613,7 @@ Status RuncRuntime::StartContainer(const std::string& id) {
   if (api::BoolAt(*m, {"stdinOnce"})) shim_argv.push_back("--stdin-once");
   if (api::BoolAt(*m, {"tty"})) shim_argv.push_back("--tty");
   auto shim = ChildProcess::Spawn({.argv = shim_argv,
+                                   .env = {"MALLOC_CONF=thp:never,narenas:1"},
                                    .pipe_stdout = true,
                                    .die_with_parent = false,
                                    .new_session = true,
