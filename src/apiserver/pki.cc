@@ -396,12 +396,20 @@ Status CheckCertificatePem(std::string_view pem) {
   return Status::OK();
 }
 
-Result<int64_t> CertificateNotAfter(std::string_view pem) {
+namespace {
+
+Result<int64_t> CertificateTime(std::string_view pem, bool after) {
   ASSIGN_OR_RETURN(Cert cert, ParseCert(std::string(pem)));
   struct tm tm {};
-  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &tm) != 1) return SslError("certificate expiry");
+  const ASN1_TIME* t = after ? X509_get0_notAfter(cert.get()) : X509_get0_notBefore(cert.get());
+  if (ASN1_TIME_to_tm(t, &tm) != 1) return SslError("certificate validity");
   return static_cast<int64_t>(timegm(&tm));
 }
+
+}  // namespace
+
+Result<int64_t> CertificateNotAfter(std::string_view pem) { return CertificateTime(pem, true); }
+Result<int64_t> CertificateNotBefore(std::string_view pem) { return CertificateTime(pem, false); }
 
 std::string AdminKubeconfig(const std::string& server, const ClusterPki& pki) {
   return ClientKubeconfig(server, pki.ca.cert_pem, pki.admin, "admin");

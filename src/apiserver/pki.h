@@ -77,6 +77,8 @@ Status CheckCertificatePem(std::string_view pem);
 
 // The expiry (notAfter) of the first certificate in `pem`, as Unix seconds.
 Result<int64_t> CertificateNotAfter(std::string_view pem);
+// Its start (notBefore), as Unix seconds.
+Result<int64_t> CertificateNotBefore(std::string_view pem);
 
 // A kubeconfig for `server` (https://host:port) with the CA and the client
 // certificate embedded.

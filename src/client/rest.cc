@@ -155,6 +155,22 @@ void WatchHandle::Stop() {
 
 RestClient::RestClient(ClientConfig config) : config_(std::move(config)), pool_(config_.endpoint, config_.timeout) {}
 
+ClientConfig RestClient::config() const {
+  ClientConfig c = config_;
+  c.endpoint = pool_.endpoint();
+  return c;
+}
+
+void RestClient::SetClientCertificate(std::string cert_pem, std::string key_pem) {
+  http::Endpoint ep = pool_.endpoint();
+  auto tls = ep.tls_config ? std::make_shared<http::TlsClientConfig>(*ep.tls_config)
+                           : std::make_shared<http::TlsClientConfig>();
+  tls->cert_pem = std::move(cert_pem);
+  tls->key_pem = std::move(key_pem);
+  ep.tls_config = std::move(tls);
+  pool_.SetEndpoint(std::move(ep));
+}
+
 http::Request RestClient::NewRequest(std::string_view method, const std::string& path) const {
   http::Request r;
   r.method = std::string(method);
@@ -198,7 +214,7 @@ Result<bj::value> RestClient::Delete(const std::string& path, const bj::value* o
 Status RestClient::Watch(const std::string& path,
                          const std::function<bool(std::string_view type, bj::object& obj)>& on_event,
                          WatchHandle* handle) {
-  ASSIGN_OR_RETURN(auto conn, http::Connection::Open(config_.endpoint, config_.timeout));
+  ASSIGN_OR_RETURN(auto conn, http::Connection::Open(pool_.endpoint(), config_.timeout));
   if (handle != nullptr) {
     std::lock_guard<std::mutex> l(handle->mu_);
     if (handle->stopped()) return Status::Cancelled("watch stopped");

@@ -79,12 +79,16 @@ class RestClient {
   Status Watch(const std::string& path, const std::function<bool(std::string_view type, bj::object& obj)>& on_event,
                WatchHandle* handle = nullptr);
 
-  const ClientConfig& config() const { return config_; }
+  // The configuration; its endpoint is the one in use now.
+  ClientConfig config() const;
+  // Later requests and watches present this client certificate (a renewed
+  // one); connections open now finish with the old one.
+  void SetClientCertificate(std::string cert_pem, std::string key_pem);
 
  private:
   http::Request NewRequest(std::string_view method, const std::string& path) const;
 
-  ClientConfig config_;
+  ClientConfig config_;  // its endpoint is the first; pool_.endpoint() is the one in use
   http::Client pool_;
 };
 

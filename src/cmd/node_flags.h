@@ -8,6 +8,7 @@
 #include "client/rest.h"
 
 #include "kubelet/agent.h"
+#include "kubelet/tls_bootstrap.h"
 
 namespace kubepp::cmd {
 
@@ -25,7 +26,10 @@ bool FinishNodeFlags(NodeFlags& f);
 
 // Runs the node agent as the client `cfg` until shutdown: `wait(true)`
 // blocks until a shutdown signal; if the agent cannot start, `wait(false)`
-// is called instead to release the waiter. Returns the exit code.
-int RunNodeAgent(client::ClientConfig cfg, kubelet::AgentOptions ao, const std::function<void(bool started)>& wait);
+// is called instead to release the waiter. With `rotate`, the client
+// certificate is renewed as it ages (kubelet/tls_bootstrap.h); its
+// `cancelled` must say stop once `wait` returns. Returns the exit code.
+int RunNodeAgent(client::ClientConfig cfg, kubelet::AgentOptions ao, const std::function<void(bool started)>& wait,
+                 const kubelet::BootstrapOptions* rotate = nullptr);
 
 }  // namespace kubepp::cmd

@@ -70,10 +70,13 @@ int RunAgent(int argc, char** argv) {
     signals.join();
     return 1;
   }
-  return RunNodeAgent(std::move(*cfg), ao, [&](bool started) {
-    if (!started) pthread_kill(signals.native_handle(), SIGTERM);
-    signals.join();
-  });
+  return RunNodeAgent(
+      std::move(*cfg), ao,
+      [&](bool started) {
+        if (!started) pthread_kill(signals.native_handle(), SIGTERM);
+        signals.join();
+      },
+      &bo);
 }
 
 }  // namespace kubepp::cmd

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
+#include <thread>
 
 #include "client/rest.h"
 #include "cmd/node_flags.h"
@@ -95,7 +96,8 @@ int RunKubelet(int argc, char** argv) {
   });
 }
 
-int RunNodeAgent(client::ClientConfig cfg, kubelet::AgentOptions ao, const std::function<void(bool started)>& wait) {
+int RunNodeAgent(client::ClientConfig cfg, kubelet::AgentOptions ao, const std::function<void(bool started)>& wait,
+                 const kubelet::BootstrapOptions* rotate) {
   cfg.user_agent = "kubelet";
   if (cfg.endpoint.tls_config) ao.client_ca_pem = cfg.endpoint.tls_config->ca_pem;
   client::RestClient client(cfg);
@@ -105,7 +107,10 @@ int RunNodeAgent(client::ClientConfig cfg, kubelet::AgentOptions ao, const std::
     wait(false);
     return 1;
   }
+  std::thread rotation;
+  if (rotate != nullptr) rotation = std::thread([&] { kubelet::RotateClientCertificate(&client, *rotate); });
   wait(true);
+  if (rotation.joinable()) rotation.join();
   (*agent)->Stop();
   return 0;
 }

@@ -357,31 +357,49 @@ Result<std::unique_ptr<Connection>> Connection::Open(const Endpoint& ep,
   return std::unique_ptr<Connection>(std::move(c));
 }
 
+Endpoint Client::endpoint() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return ep_;
+}
+
+void Client::SetEndpoint(Endpoint ep) {
+  std::vector<std::unique_ptr<Connection>> old;
+  std::lock_guard<std::mutex> l(mu_);
+  ep_ = std::move(ep);
+  ++generation_;
+  old.swap(idle_);
+}
+
 Result<Response> Client::Do(const Request& req) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::unique_ptr<Connection> conn;
+    Endpoint ep;
+    uint64_t gen;
     {
       std::lock_guard<std::mutex> l(mu_);
+      gen = generation_;
       if (!idle_.empty()) {
         conn = std::move(idle_.back());
         idle_.pop_back();
+      } else {
+        ep = ep_;
       }
     }
     if (!conn) {
-      ASSIGN_OR_RETURN(conn, Connection::Open(ep_, timeout_));
+      ASSIGN_OR_RETURN(conn, Connection::Open(ep, timeout_));
     }
     bool was_reused = conn->reused();
     Result<Response> r = conn->RoundTrip(req);
     if (r.ok()) {
       if (!conn->broken()) {
         std::lock_guard<std::mutex> l(mu_);
-        idle_.push_back(std::move(conn));
+        if (gen == generation_) idle_.push_back(std::move(conn));
       }
       return r;
     }
     if (!(was_reused && conn->peer_closed())) return r;
   }
-  return Status::Unavailable("connection to " + ep_.ToString() + " closed twice");
+  return Status::Unavailable("connection to " + endpoint().ToString() + " closed twice");
 }
 
 }  // namespace kubepp::http

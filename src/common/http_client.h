@@ -100,12 +100,16 @@ class Client {
   // connection turns out to have been closed by the peer before any response
   // byte arrived, the request is sent once more on a fresh connection.
   Result<Response> Do(const Request& req);
-  const Endpoint& endpoint() const { return ep_; }
+  Endpoint endpoint() const;
+  // New credentials (a renewed client certificate): later connections use
+  // `ep`; idle ones and those in use now are not reused.
+  void SetEndpoint(Endpoint ep);
 
  private:
-  Endpoint ep_;
+  mutable std::mutex mu_;
+  Endpoint ep_;  // GUARDED_BY(mu_)
   std::chrono::milliseconds timeout_;
-  std::mutex mu_;
+  uint64_t generation_ = 0;  // GUARDED_BY(mu_); counts SetEndpoint calls
   std::vector<std::unique_ptr<Connection>> idle_;  // GUARDED_BY(mu_)
 };
 

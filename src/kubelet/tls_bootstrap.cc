@@ -1,6 +1,8 @@
 #include "kubelet/tls_bootstrap.h"
 
+#include <algorithm>
 #include <ctime>
+#include <random>
 #include <thread>
 
 #include "api/object.h"
@@ -24,12 +26,25 @@ const log::Logger& Log() {
 
 constexpr auto kPoll = std::chrono::milliseconds(500);
 
-// Still good for a day: use it.
-bool CertificateFresh(const std::string& kubeconfig_path) {
+// Still valid: use it (as upstream's kubelet); rotation renews it early.
+bool CertificateValid(const std::string& kubeconfig_path) {
   auto cfg = client::LoadKubeconfig(kubeconfig_path);
   if (!cfg.ok() || !cfg->endpoint.tls_config || cfg->endpoint.tls_config->cert_pem.empty()) return false;
   auto not_after = apiserver::CertificateNotAfter(cfg->endpoint.tls_config->cert_pem);
-  return not_after.ok() && *not_after > static_cast<int64_t>(std::time(nullptr)) + 24 * 3600;
+  return not_after.ok() && *not_after > static_cast<int64_t>(std::time(nullptr));
+}
+
+bool Cancelled(const BootstrapOptions& o) { return o.cancelled && o.cancelled(); }
+
+// Sleeps `seconds`, waking early when cancelled. False if cancelled.
+bool SleepFor(int64_t seconds, const BootstrapOptions& o) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (Cancelled(o)) return false;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(200), until - std::chrono::steady_clock::now()));
+  }
+  return !Cancelled(o);
 }
 
 // The CA of cluster-info, once its signature for `token` checks out.
@@ -140,7 +155,7 @@ std::string KubeletKubeconfigPath(const std::string& dir) { return JoinPath(dir,
 
 Result<client::ClientConfig> BootstrapClient(const BootstrapOptions& o) {
   std::string path = KubeletKubeconfigPath(o.dir);
-  if (CertificateFresh(path)) return client::LoadKubeconfig(path);
+  if (CertificateValid(path)) return client::LoadKubeconfig(path);
   auto token = boot::ParseToken(o.token);
   if (!token) return Status::BadRequest("the token is not a bootstrap token ([a-z0-9]{6}.[a-z0-9]{16})");
   auto deadline = std::chrono::steady_clock::now() + o.timeout;
@@ -161,6 +176,51 @@ Result<client::ClientConfig> BootstrapClient(const BootstrapOptions& o) {
   RETURN_IF_ERROR(WriteFileAtomic(path, apiserver::ClientKubeconfig(o.server, ca, client, "system:node:" + o.node_name), 0600));
   Log().Info("joined the cluster: client certificate issued", {{"node", o.node_name}, {"kubeconfig", path}});
   return client::LoadKubeconfig(path);
+}
+
+int64_t RotationDeadline(int64_t not_before, int64_t not_after, double fraction) {
+  return not_before + static_cast<int64_t>(static_cast<double>(not_after - not_before) * fraction);
+}
+
+void RotateClientCertificate(client::RestClient* rc, const BootstrapOptions& o) {
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<double> jitter(0.7, 0.9);
+  int64_t retry = 30;
+  while (!Cancelled(o)) {
+    client::ClientConfig cfg = rc->config();
+    if (!cfg.endpoint.tls_config) return;
+    const http::TlsClientConfig& tls = *cfg.endpoint.tls_config;
+    auto not_before = apiserver::CertificateNotBefore(tls.cert_pem);
+    auto not_after = apiserver::CertificateNotAfter(tls.cert_pem);
+    if (!not_before.ok() || !not_after.ok()) return;  // no certificate of ours to renew
+    int64_t now = std::time(nullptr);
+    int64_t deadline = RotationDeadline(*not_before, *not_after, jitter(rng));
+    if (deadline > now) {
+      Log().V(1, "client certificate rotation scheduled", {{"in_seconds", std::to_string(deadline - now)}});
+      if (!SleepFor(deadline - now, o)) return;
+    }
+    auto renewed = [&]() -> Status {
+      ASSIGN_OR_RETURN(apiserver::KeyPair csr, apiserver::NewCsr("system:node:" + o.node_name, {"system:nodes"}));
+      ASSIGN_OR_RETURN(std::string cert,
+                       RequestCertificate(*rc, csr.cert_pem, o, std::chrono::steady_clock::now() + std::chrono::minutes(15)));
+      apiserver::KeyPair client{cert, csr.key_pem};
+      RETURN_IF_ERROR(WriteFileAtomic(KubeletKubeconfigPath(o.dir),
+                                      apiserver::ClientKubeconfig(o.server, tls.ca_pem, client, "system:node:" + o.node_name),
+                                      0600));
+      rc->SetClientCertificate(client.cert_pem, client.key_pem);
+      return Status::OK();
+    }();
+    if (renewed.ok()) {
+      Log().Info("client certificate rotated", {{"node", o.node_name}});
+      retry = 30;
+      continue;
+    }
+    if (Cancelled(o)) return;
+    Log().Warning("client certificate rotation failed; retrying", {{"err", renewed.ToString()},
+                                                                  {"in_seconds", std::to_string(retry)}});
+    if (!SleepFor(retry, o)) return;
+    retry = std::min<int64_t>(retry * 2, 600);
+  }
 }
 
 }  // namespace kubepp::kubelet

@@ -9,7 +9,10 @@
 //     signer kubernetes.io/kube-apiserver-client-kubelet), and wait for the
 //     controllers to approve and sign it.
 //  3. Write <dir>/kubelet.kubeconfig with the CA, the server and the new
-//     client certificate. Later starts use it (until it nears expiry).
+//     client certificate. Later starts use it while it is valid.
+//  4. While running, renew the certificate at a random point between 70%
+//     and 90% of its lifetime, as upstream's kubelet rotates it: a new key
+//     and a CSR the node makes as itself (approved as "selfnodeclient").
 #pragma once
 
 #include <chrono>
@@ -36,8 +39,17 @@ struct BootstrapOptions {
 std::string KubeletKubeconfigPath(const std::string& dir);
 
 // Returns the node's client configuration: the kubeconfig from an earlier
-// join if its certificate is still good for a day, else a new one through
-// the bootstrap token.
+// join while its certificate is valid, else a new one through the
+// bootstrap token.
 Result<client::ClientConfig> BootstrapClient(const BootstrapOptions& options);
+
+// When a certificate valid from `not_before` to `not_after` is renewed:
+// at `fraction` (0.7-0.9, random per round) of the way.
+int64_t RotationDeadline(int64_t not_before, int64_t not_after, double fraction);
+
+// Renews the client certificate `client` presents (step 4) until
+// `options.cancelled` says stop: writes the kubeconfig, then switches
+// `client` to the new certificate. Blocks; run it on a thread.
+void RotateClientCertificate(client::RestClient* client, const BootstrapOptions& options);
 
 }  // namespace kubepp::kubelet

@@ -3,6 +3,7 @@ runc, CNI bridge) and the busybox test image, driven by upstream kubectl and
 the Python client. Needs root, runc and the CNI plugins; skips otherwise.
 Traffic goes only to the pod addresses of the server's own bridge; every
 container, mount and interface is gone after the test."""
+import base64
 import fcntl
 import json
 import os
@@ -926,7 +927,65 @@ class JoinTest(KubectlAssertions, unittest.TestCase):
         self.assertEqual(o["status"]["containerStatuses"][0]["containerID"], cid)
         self.assertEqual(o["status"]["containerStatuses"][0]["restartCount"], 0)
         self.assertEqual(self.s.kubectl("exec", "hello", *self.n, "--", "true").returncode, 0)
+
+        # Rotation: restarted with a certificate near the end of its life, the
+        # agent renews it as the node itself (selfnodeclient) and goes on with
+        # the new one after the old one has expired.
+        self.stop_agent()
+        expires = self.write_aging_certificate(kc, seconds=40)
+        type(self).agent = self.start_agent(log="agent3.log")
+        self.wait_for(lambda: "client certificate rotated" in read(self.agent_log), 60, "the rotation")
+        renewals = [c for c in json.loads(self.ok("get", "csr", "-o", "json"))["items"]
+                    if c["spec"]["username"] == "system:node:" + self.node]
+        self.assertEqual(len(renewals), 1)
+        self.assertEqual(renewals[0]["status"]["conditions"][0]["message"],
+                         "Auto approving self kubelet client certificate after SubjectAccessReview.")
+        p = self.s.kubectl("auth", "whoami", "-o", "json", env={"KUBECONFIG": kc})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        time.sleep(max(0, expires - time.time()) + 2)
+        # The old certificate is dead; the node's heartbeats go on with the new one.
+        lease = "kube-node-lease"
+        before = json.loads(self.ok("get", "lease", self.node, "-n", lease, "-o", "json"))["spec"]["renewTime"]
+        self.wait_for(lambda: json.loads(self.ok("get", "lease", self.node, "-n", lease, "-o", "json"))
+                      ["spec"]["renewTime"] != before, 30, "a lease renewal with the new certificate")
+        self.assertNotIn("certificate has expired", read(self.agent_log))
+        self.assertEqual(self.s.kubectl("exec", "hello", *self.n, "--", "true").returncode, 0)
         self.ok("delete", "pod", "hello", *self.n)
+
+    def write_aging_certificate(self, kubeconfig, seconds):
+        """Replaces the node's certificate with one signed by the cluster CA,
+        issued an hour ago and expiring in `seconds`; returns its expiry."""
+        import datetime
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+        pki = os.path.join(self.s.data_dir, "pki")
+        ca_cert = x509.load_pem_x509_certificate(read(os.path.join(pki, "ca.crt")).encode())
+        ca_key = serialization.load_pem_private_key(read(os.path.join(pki, "ca.key")).encode(), None)
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:nodes"),
+                                         x509.NameAttribute(NameOID.COMMON_NAME, "system:node:" + self.node)]))
+                .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(hours=1))
+                .not_valid_after(now + datetime.timedelta(seconds=seconds))
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        pem = cert.public_bytes(serialization.Encoding.PEM)
+        key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+        lines = []
+        for line in read(kubeconfig).splitlines():
+            if line.strip().startswith("client-certificate-data:"):
+                line = line.split(":")[0] + ": " + base64.b64encode(pem).decode()
+            elif line.strip().startswith("client-key-data:"):
+                line = line.split(":")[0] + ": " + base64.b64encode(key_pem).decode()
+            lines.append(line)
+        with open(kubeconfig, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return time.time() + seconds
 
 
 if __name__ == "__main__":
