@@ -193,36 +193,45 @@ Status ApiServer::BootstrapJoin(const UserInfo& system, const WriteOptions& wo) 
     if (!c.ok() && !c.status().IsAlreadyExists()) return c.status().WithContext("bootstrap cluster-info");
   }
 
-  // The node token: the file's, or a new one.
+  // The node token: the file's while its Secret exists. Deleting the
+  // Secret revokes it; the next start then writes a new token (never
+  // bringing the revoked one back).
+  const ResourceDef* secrets = registry_.Find("", "v1", "secrets");
+  auto secret_of = [](const bootstrap::Token& t) { return std::string(bootstrap::kSecretPrefix) + t.id; };
   std::optional<bootstrap::Token> token;
   if (auto text = ReadFile(options_.node_token_file); text.ok()) {
     std::string t = *text;
     while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
     token = bootstrap::ParseToken(t);
     if (!token) return Status::BadRequest(options_.node_token_file + ": not a bootstrap token (want [a-z0-9]{6}.[a-z0-9]{16})");
-  } else if (text.status().IsNotFound()) {
-    token = bootstrap::NewToken();
-    RETURN_IF_ERROR(WriteFileAtomic(options_.node_token_file, token->String() + "\n", 0600));
-  } else {
+    auto cur = registry_store_->Get(*secrets, "kube-system", secret_of(*token));
+    if (cur.ok()) {
+      node_token_ = token->String();
+      return Status::OK();
+    }
+    if (!cur.status().IsNotFound()) return cur.status();
+    Log().Warning("the node token's Secret is gone (revoked): writing a new token",
+                  {{"secret", secret_of(*token)}, {"file", options_.node_token_file}});
+  } else if (!text.status().IsNotFound()) {
     return text.status();
   }
+  token = bootstrap::NewToken();
+  bj::object sec{{"apiVersion", "v1"},
+                 {"kind", "Secret"},
+                 {"metadata", bj::object{{"name", secret_of(*token)}, {"namespace", "kube-system"}}},
+                 {"type", std::string(bootstrap::kSecretType)},
+                 {"data", bj::object{{"token-id", Base64Encode(token->id)},
+                                     {"token-secret", Base64Encode(token->secret)},
+                                     {"description", Base64Encode("The token kubepp agents join this cluster with.")},
+                                     {"usage-bootstrap-authentication", Base64Encode("true")},
+                                     {"usage-bootstrap-signing", Base64Encode("true")},
+                                     {"auth-extra-groups", Base64Encode("system:bootstrappers:kubepp:default-node-token")}}}};
+  // The file first: a crash before the Secret exists leaves a token that
+  // the next start replaces, never a valid Secret nobody knows of.
+  RETURN_IF_ERROR(WriteFileAtomic(options_.node_token_file, token->String() + "\n", 0600));
+  auto c = registry_store_->Create(*secrets, "kube-system", std::move(sec), wo, system);
+  if (!c.ok()) return c.status().WithContext("bootstrap node token");
   node_token_ = token->String();
-  const ResourceDef* secrets = registry_.Find("", "v1", "secrets");
-  std::string secret_name = std::string(bootstrap::kSecretPrefix) + token->id;
-  if (registry_store_->Get(*secrets, "kube-system", secret_name).status().IsNotFound()) {
-    bj::object sec{{"apiVersion", "v1"},
-                   {"kind", "Secret"},
-                   {"metadata", bj::object{{"name", secret_name}, {"namespace", "kube-system"}}},
-                   {"type", std::string(bootstrap::kSecretType)},
-                   {"data", bj::object{{"token-id", Base64Encode(token->id)},
-                                       {"token-secret", Base64Encode(token->secret)},
-                                       {"description", Base64Encode("The token kubepp agents join this cluster with.")},
-                                       {"usage-bootstrap-authentication", Base64Encode("true")},
-                                       {"usage-bootstrap-signing", Base64Encode("true")},
-                                       {"auth-extra-groups", Base64Encode("system:bootstrappers:kubepp:default-node-token")}}}};
-    auto c = registry_store_->Create(*secrets, "kube-system", std::move(sec), wo, system);
-    if (!c.ok() && !c.status().IsAlreadyExists()) return c.status().WithContext("bootstrap node token");
-  }
   return Status::OK();
 }
 

@@ -205,8 +205,43 @@ std::optional<UserInfo> Authenticator::AuthenticateBootstrap(std::string_view te
   return u;
 }
 
+namespace {
+
+bool InGroup(const UserInfo& u, std::string_view g) { return std::find(u.groups.begin(), u.groups.end(), g) != u.groups.end(); }
+
+// Upstream's RBAC denial text.
+std::string Denied(const Attributes& a) {
+  std::string resource = a.subresource.empty() ? a.resource : a.resource + "/" + a.subresource;
+  std::string where = a.ns.empty() ? "at the cluster scope" : "in the namespace \"" + a.ns + "\"";
+  return "User \"" + a.user->name + "\" cannot " + a.verb + " resource \"" + resource + "\" in API group \"" + a.group +
+         "\" " + where;
+}
+
+}  // namespace
+
 bool AllowAuthenticated::Authorize(const Attributes& attrs, std::string* reason) const {
-  return attrs.user != nullptr;
+  if (attrs.user == nullptr) return false;
+  const UserInfo& u = *attrs.user;
+  if (u.name == "system:anonymous") {
+    bool ok = attrs.verb == "get" && attrs.group.empty() && attrs.resource == "configmaps" && attrs.subresource.empty() &&
+              attrs.ns == bootstrap::kPublicNamespace && attrs.name == bootstrap::kClusterInfo;
+    if (!ok) *reason = Denied(attrs);
+    return ok;
+  }
+  if (InGroup(u, bootstrap::kGroup) && !InGroup(u, "system:masters")) {
+    bool csr = attrs.group == "certificates.k8s.io" && attrs.resource == "certificatesigningrequests" &&
+               attrs.subresource.empty() &&
+               (attrs.verb == "create" || attrs.verb == "get" || attrs.verb == "list" || attrs.verb == "watch");
+    bool self_review = attrs.verb == "create" && attrs.subresource.empty() &&
+                       ((attrs.group == "authentication.k8s.io" && attrs.resource == "selfsubjectreviews") ||
+                        (attrs.group == "authorization.k8s.io" &&
+                         (attrs.resource == "selfsubjectaccessreviews" || attrs.resource == "selfsubjectrulesreviews")));
+    if (!csr && !self_review) {
+      *reason = Denied(attrs);
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace kubepp::apiserver

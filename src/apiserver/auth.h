@@ -89,7 +89,11 @@ class Authorizer {
   virtual bool Authorize(const Attributes& attrs, std::string* reason) const = 0;
 };
 
-// Allows every authenticated request (RBAC arrives with the security issue).
+// Allows every authenticated request (RBAC arrives with the security issue),
+// except that bootstrap token users (group system:bootstrappers) get only
+// what upstream's system:node-bootstrapper role and system:basic-user give:
+// creating and reading CertificateSigningRequests and reviewing themselves.
+// The anonymous user gets only kube-public/cluster-info.
 class AllowAuthenticated : public Authorizer {
  public:
   bool Authorize(const Attributes& attrs, std::string* reason) const override;

@@ -3,7 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
+#include <sys/random.h>
 
 #include "api/time.h"
 #include "common/base64.h"
@@ -25,7 +25,10 @@ std::string RandomChars(size_t n) {
   std::string out;
   while (out.size() < n) {
     unsigned char b[32];
-    RAND_bytes(b, sizeof b);
+    // getrandom blocks until the kernel's pool is ready and then never fails
+    // short for 32 bytes; a token is never made from anything less.
+    while (::getrandom(b, sizeof b, 0) != static_cast<ssize_t>(sizeof b)) {
+    }
     for (unsigned char c : b) {
       // 252 = 7 * 36: no modulo bias.
       if (c < 252 && out.size() < n) out.push_back(kAlphabet[c % 36]);

@@ -224,7 +224,8 @@ void Handler::Handle(const std::shared_ptr<http::Exchange>& ex) {
   }
   if (path == "/version" || path == "/version/") return Respond(ex, 200, VersionJson());
   std::optional<UserInfo> user = server_->authn_.Authenticate(req);
-  if (!user && req.method == "GET" && path == "/api/v1/namespaces/kube-public/configmaps/cluster-info") {
+  if (!user && req.Header("authorization").empty() && req.method == "GET" &&
+      path == "/api/v1/namespaces/kube-public/configmaps/cluster-info") {
     // The one object anonymous users may read (upstream's RBAC grants it
     // to system:anonymous): a joining node finds the cluster's CA there.
     user = UserInfo{"system:anonymous", "", {"system:unauthenticated"}};

@@ -318,9 +318,15 @@ Result<CsrInfo> ParseCsr(std::string_view pem) {
   }
   STACK_OF(X509_EXTENSION)* exts = X509_REQ_get_extensions(req.get());
   if (exts != nullptr) {
-    Names sans(static_cast<GENERAL_NAMES*>(X509V3_get_d2i(exts, NID_subject_alt_name, nullptr, nullptr)));
-    if (sans) ReadSans(sans.get(), info);
+    // -1: none; -2: more than one; else found, and null if it does not
+    // decode. Anything but none or one readable extension is refused: the
+    // signer copies the extension as sent, so what is checked must be it.
+    int crit = -1;
+    Names sans(static_cast<GENERAL_NAMES*>(X509V3_get_d2i(exts, NID_subject_alt_name, &crit, nullptr)));
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    if (crit == -2) return Status::BadRequest("x509: certificate request has more than one subjectAltName extension");
+    if (crit != -1 && !sans) return Status::BadRequest("x509: malformed subjectAltName extension");
+    if (sans) ReadSans(sans.get(), info);
   }
   return info;
 }
@@ -348,6 +354,7 @@ Result<KeyPair> NewCsr(const std::string& common_name, const std::vector<std::st
 Result<std::string> SignCsr(const KeyPair& ca, std::string_view csr_pem, const std::vector<std::string>& usages,
                             int64_t seconds) {
   ASSIGN_OR_RETURN(Req req, ReadCsr(csr_pem));
+  RETURN_IF_ERROR(ParseCsr(csr_pem).status());  // what the approver and the signer's rules saw
   ASSIGN_OR_RETURN(PKey ca_key, ParseKey(ca.key_pem));
   ASSIGN_OR_RETURN(Cert ca_cert, ParseCert(ca.cert_pem));
   Cert cert = BlankCert(seconds);

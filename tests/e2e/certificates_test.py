@@ -123,6 +123,22 @@ class CertificatesTest(KubectlAssertions, unittest.TestCase):
                            env={"KUBECONFIG": self.userless_kubeconfig()})
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(json.loads(p.stdout)["status"]["userInfo"]["username"], "system:bootstrap:" + tid)
+        # A token may ask for a certificate and nothing more (upstream's node-bootstrapper role).
+        st, o = self.bearer(self.token, "GET", "/api/v1/namespaces/kube-system/secrets")
+        self.assertEqual(st, 403, o)
+        self.assertEqual(o["message"], 'secrets is forbidden: User "system:bootstrap:%s" cannot list resource '
+                                       '"secrets" in API group "" in the namespace "kube-system"' % tid)
+        st, o = self.bearer(self.token, "DELETE", "/api/v1/nodes/n1")
+        self.assertEqual(st, 403, o)
+        self.assertEqual(self.bearer(self.token, "GET", CSR_PATH)[0], 200)
+        st, o = self.bearer(self.token, "PUT", CSR_PATH + "/x/approval", {"metadata": {"name": "x"}})
+        self.assertEqual(st, 403, o)
+        self.assertIn('cannot update resource "certificatesigningrequests/approval" in API group '
+                      '"certificates.k8s.io" at the cluster scope', o["message"])
+        # Bad credentials are not anonymous, even for cluster-info.
+        st, _, _ = self.s.request("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info",
+                                  headers={"Authorization": "Bearer nonsense"}, auth=False)
+        self.assertEqual(st, 401)
         # A wrong secret, a token without the authentication usage, an expired one: 401.
         self.assertEqual(self.whoami(tid + ".0000000000000000")[0], 401)
         self.ok("apply", "-f", "-", input=json.dumps(self.token_secret("nouse1", "0123456789abcdef")))
@@ -346,6 +362,23 @@ class CertificatesTest(KubectlAssertions, unittest.TestCase):
             self.assertIn(want, o["message"], kw)
         # Nothing half-written.
         self.assertEqual(self.ok("get", "csr", "-o", "name").count("/v-"), 0)
+
+    def test_z_a_revoked_node_token_is_replaced(self):
+        # Deleting the node token's Secret revokes it for good: the next
+        # server start writes a new token instead of bringing it back.
+        tid = self.token.split(".")[0]
+        self.ok("delete", "secret", "bootstrap-token-" + tid, "-n", "kube-system")
+        self.assertEqual(self.whoami(self.token)[0], 401)
+        self.s.stop()
+        self.s.start()
+        with open(os.path.join(self.s.data_dir, "node-token")) as f:
+            new = f.read().strip()
+        self.assertRegex(new, r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
+        self.assertNotEqual(new, self.token)
+        self.assertEqual(self.whoami(self.token)[0], 401)
+        self.assertEqual(self.whoami(new)[0], 201)
+        self.ok("get", "secret", "bootstrap-token-" + new.split(".")[0], "-n", "kube-system")
+        type(self).token = new
 
     def test_python_client(self):
         from kubernetes import client, config

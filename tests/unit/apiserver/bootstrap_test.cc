@@ -1,5 +1,8 @@
 // Bootstrap tokens, the cluster-info signature, and the PKI's CSR helpers.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "apiserver/bootstrap_token.h"
 #include "apiserver/pki.h"
@@ -86,6 +89,43 @@ TEST(PkiCsrTest, RequestParseAndSign) {
   std::string tampered = csr->cert_pem;
   tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
   EXPECT_FALSE(ParseCsr(tampered).ok());
+}
+
+// A CSR with the given subjectAltName extensions (each a separate extension).
+std::string CsrWithSans(const std::vector<const char*>& sans) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509_REQ* req = X509_REQ_new();
+  X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>("system:node:n1"), -1, -1, 0);
+  X509_REQ_set_pubkey(req, key);
+  STACK_OF(X509_EXTENSION)* exts = sk_X509_EXTENSION_new_null();
+  for (const char* s : sans) sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, s));
+  X509_REQ_add_extensions(req, exts);
+  sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+  X509_REQ_sign(req, key, EVP_sha256());
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509_REQ(bio, req);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  X509_REQ_free(req);
+  EVP_PKEY_free(key);
+  return pem;
+}
+
+TEST(PkiCsrTest, SubjectAltNamesAreReadOrRefused) {
+  auto one = ParseCsr(CsrWithSans({"DNS:n1.example,IP:10.0.0.1"}));
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(one->dns_names, std::vector<std::string>{"n1.example"});
+  EXPECT_EQ(one->ip_addresses, std::vector<std::string>{"10.0.0.1"});
+  // Two extensions: what a checker reads and what a signer copies could
+  // differ, so neither reads nor signs it.
+  std::string two = CsrWithSans({"DNS:a.example", "DNS:b.example"});
+  EXPECT_FALSE(ParseCsr(two).ok());
+  auto ca = CreateCA("test-ca");
+  ASSERT_TRUE(ca.ok());
+  EXPECT_FALSE(SignCsr(*ca, two, {"client auth"}, 3600).ok());
 }
 
 TEST(PkiCsrTest, CertificatePemChecks) {
