@@ -62,12 +62,21 @@ const Role* FindRole(std::string_view name) {
 // heap is small and 2 MiB pages only inflate it (bench/pods: kubelet RSS
 // 27 -> 18 MiB). jemalloc reads its options before main, so these roles
 // start again once with MALLOC_CONF set (unless the environment sets it).
+// Once started, the setting is not passed on to the role's children.
 void ExecWithSmallHeap(std::string_view role, char** full_argv) {
   if (role != "kubelet" && role != "agent") return;
+  if (std::getenv("KUBEPP_SMALL_HEAP") != nullptr) {
+    ::unsetenv("KUBEPP_SMALL_HEAP");
+    ::unsetenv("MALLOC_CONF");
+    return;
+  }
   if (std::getenv("MALLOC_CONF") != nullptr) return;
   ::setenv("MALLOC_CONF", "thp:never,narenas:1", 1);
+  ::setenv("KUBEPP_SMALL_HEAP", "1", 1);
   ::execv("/proc/self/exe", full_argv);
   // Could not: run as we are.
+  ::unsetenv("MALLOC_CONF");
+  ::unsetenv("KUBEPP_SMALL_HEAP");
 }
 
 int Run(const Role& role, int argc, char** argv) {

@@ -43,8 +43,11 @@ class ExecTarget : public StreamTarget {
 
   void WriteStdin(std::string_view data) override {
     std::unique_lock<std::mutex> l(mu_);
-    if (!proc_) {
-      pending_stdin_ += data;
+    if (!proc_ || flushing_) {
+      // Not started yet, or what came before is still being written: queue
+      // it behind, in order (bounded: a client that floods a command that
+      // has not started loses the excess).
+      if (pending_stdin_.size() + data.size() <= kMaxPending) pending_stdin_ += data;
       return;
     }
     Process* p = proc_.get();
@@ -53,7 +56,7 @@ class ExecTarget : public StreamTarget {
   }
   void CloseStdin() override {
     std::lock_guard<std::mutex> l(mu_);
-    if (!proc_) {
+    if (!proc_ || flushing_) {
       close_stdin_ = true;
       return;
     }
@@ -76,29 +79,59 @@ class ExecTarget : public StreamTarget {
     if (proc_) proc_->Hangup();
   }
   void PumpOutput(const std::function<bool(int, std::string_view)>& emit) override {
-    if (start_) {
+    if (!start_) return Pump(emit, nullptr);
+    runtime::TerminalSize size;
+    {
       std::unique_lock<std::mutex> l(mu_);
       cv_.wait_for(l, std::chrono::seconds(1), [&] { return sized_ || cancelled_; });
       if (cancelled_) {
         exit_ = Status::Cancelled("the client went away");
         return;
       }
-      auto p = start_(size_);
-      if (!p.ok()) {
-        exit_ = Status::Internal("error executing command in container: " + p.status().message());
-        return;
-      }
-      proc_ = std::move(*p);
-      if (!pending_stdin_.empty() && proc_->stdin_fd() >= 0) (void)WriteAll(proc_->stdin_fd(), pending_stdin_);
-      pending_stdin_.clear();
-      if (close_stdin_) proc_->CloseStdin();
+      size = size_;
     }
-    Pump(emit);
+    auto p = start_(size);  // not under mu_: the connection's reader must not wait on runc
+    if (!p.ok()) {
+      exit_ = Status::Internal("error executing command in container: " + p.status().message());
+      return;
+    }
+    bool cancelled;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      proc_ = std::move(*p);
+      flushing_ = true;
+      cancelled = cancelled_;
+    }
+    if (cancelled) proc_->Hangup();
+    // Once output is being read (a terminal echoes input), the input that
+    // came early goes in, ahead of anything newer.
+    Pump(emit, [this] {
+      for (;;) {
+        std::string chunk;
+        bool close = false;
+        {
+          std::lock_guard<std::mutex> l(mu_);
+          chunk.swap(pending_stdin_);
+          if (chunk.empty()) {
+            flushing_ = false;
+            close = close_stdin_;
+          }
+        }
+        if (chunk.empty()) {
+          if (close) proc_->CloseStdin();
+          return;
+        }
+        if (proc_->stdin_fd() >= 0) (void)WriteAll(proc_->stdin_fd(), chunk);
+      }
+    });
   }
   Result<int> Wait() override { return exit_; }
 
  private:
-  void Pump(const std::function<bool(int, std::string_view)>& emit) {
+  static constexpr size_t kMaxPending = 1 << 20;
+
+  // Relays output until it ends; `started` runs once the readers are up.
+  void Pump(const std::function<bool(int, std::string_view)>& emit, const std::function<void()>& started) {
     // Output ends at EOF (runc gone, and with it every writer of our pipes),
     // or when the command has exited and nothing more came for a moment.
     std::atomic<bool> exited{false};
@@ -126,6 +159,7 @@ class ExecTarget : public StreamTarget {
     std::vector<std::thread> readers;
     if (proc_->stdout_fd() >= 0) readers.emplace_back(reader, proc_->stdout_fd(), 1);
     if (proc_->stderr_fd() >= 0) readers.emplace_back(reader, proc_->stderr_fd(), 2);
+    if (started) started();
     exit_ = proc_->Wait();
     exited = true;
     for (auto& t : readers) t.join();
@@ -137,6 +171,7 @@ class ExecTarget : public StreamTarget {
   std::unique_ptr<Process> proc_;  // GUARDED_BY(mu_) until set; never reset
   std::string pending_stdin_;
   bool close_stdin_ = false;
+  bool flushing_ = false;  // early input is being written: newer input queues behind
   bool sized_ = false;
   bool cancelled_ = false;
   runtime::TerminalSize size_;

@@ -210,6 +210,9 @@ int Run(const Options& o) {
       return 1;
     }
   }
+  // Listening before the container runs: `runc run` starts it, and an
+  // attach may come as soon as the runtime hears "ok".
+  int attach_listener = Listen("attach.sock");
   std::vector<std::string> args = {o.runc};
   if (!o.runc_root.empty()) args.insert(args.end(), {"--root", o.runc_root});
   args.insert(args.end(), {"--log", runc_log, "--log-format", "json", "run", "--detach", "--bundle", o.bundle, "--pid-file",
@@ -285,7 +288,6 @@ int Run(const Options& o) {
   if (master >= 0) ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
   if (in[1] >= 0) ::fcntl(in[1], F_SETFL, ::fcntl(in[1], F_GETFL) | O_NONBLOCK);
   std::string stdin_pending;
-  int attach_listener = Listen("attach.sock");
   std::vector<Client> clients;
   auto drop_client = [&](size_t i) {
     ::close(clients[i].fd);

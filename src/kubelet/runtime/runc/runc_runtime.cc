@@ -255,7 +255,7 @@ Status CreateNamespaces(const std::string& dir, const std::string& hostname) {
       st = Status::Internal(std::string("sethostname: ") + std::strerror(errno));
       return;
     }
-    std::string self = "/proc/self/task/" + std::to_string(::gettid()) + "/ns/";
+    std::string self = "/proc/thread-self/ns/";
     for (const char* n : {"net", "ipc", "uts"}) {
       if (::mount((self + n).c_str(), (dir + "/" + n).c_str(), nullptr, MS_BIND, nullptr) != 0) {
         st = Status::IOError("bind-mount " + self + n + ": " + std::strerror(errno));
