@@ -10,6 +10,7 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/strings.h"
 #include "storage/open.h"
 
 namespace kubepp::apiserver {
@@ -73,20 +74,7 @@ Status ApiServer::Init() {
   authn_.EnableServiceAccountTokens(
       sa_tokens_.get(), api_audiences_, [this](const TokenClaims& c) { return TokenStillValid(c); }, options_.clock);
   authn_.EnableBootstrapTokens(
-      [this](const std::string& name) -> std::optional<bj::object> {
-        const ResourceDef* def = registry_.Find("", "v1", "secrets");
-        ResourceCache* cache = caches_->For(def);
-        CachedPtr o = cache->Get(def->Key("kube-system", name));
-        if (o == nullptr) {
-          // A token created a moment ago: let the cache catch up once.
-          if (auto rev = store_->CurrentRevision(); rev.ok()) (void)caches_->WaitFor(*rev, std::chrono::seconds(1));
-          o = cache->Get(def->Key("kube-system", name));
-        }
-        if (o == nullptr) return std::nullopt;
-        auto v = json::Parse(o->json);
-        if (!v.ok() || !v->is_object()) return std::nullopt;
-        return std::move(v->get_object());
-      },
+      [this](const std::string& name) { return CachedCoreObject("secrets", "kube-system", name); },
       options_.clock);
   if (options_.node_token_file.empty()) options_.node_token_file = JoinPath(options_.data_dir, "node-token");
 
@@ -200,9 +188,7 @@ Status ApiServer::BootstrapJoin(const UserInfo& system, const WriteOptions& wo) 
   auto secret_of = [](const bootstrap::Token& t) { return std::string(bootstrap::kSecretPrefix) + t.id; };
   std::optional<bootstrap::Token> token;
   if (auto text = ReadFile(options_.node_token_file); text.ok()) {
-    std::string t = *text;
-    while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
-    token = bootstrap::ParseToken(t);
+    token = bootstrap::ParseToken(TrimSpace(*text));
     if (!token) return Status::BadRequest(options_.node_token_file + ": not a bootstrap token (want [a-z0-9]{6}.[a-z0-9]{16})");
     auto cur = registry_store_->Get(*secrets, "kube-system", secret_of(*token));
     if (cur.ok()) {
@@ -235,25 +221,31 @@ Status ApiServer::BootstrapJoin(const UserInfo& system, const WriteOptions& wo) 
   return Status::OK();
 }
 
+std::optional<bj::object> ApiServer::CachedCoreObject(const char* resource, const std::string& ns,
+                                                      const std::string& name) {
+  const ResourceDef* def = registry_.Find("", "v1", resource);
+  if (def == nullptr) return std::nullopt;
+  ResourceCache* cache = caches_->For(def);
+  CachedPtr o = cache->Get(def->Key(ns, name));
+  if (o == nullptr) {
+    if (auto rev = store_->CurrentRevision(); rev.ok()) (void)caches_->WaitFor(*rev, std::chrono::seconds(1));
+    o = cache->Get(def->Key(ns, name));
+  }
+  if (o == nullptr) return std::nullopt;
+  auto v = json::Parse(o->json);
+  if (!v.ok() || !v->is_object()) return std::nullopt;
+  return std::move(v->get_object());
+}
+
 bool ApiServer::TokenStillValid(const TokenClaims& c) {
-  // The uid of an object as the watch cache has it ("" when absent); a
-  // miss waits for the cache to reach the store's current revision.
+  // The uid of an object as the watch cache has it ("" when absent).
   auto uid_of = [this](const char* resource, const std::string& ns, const std::string& name) -> std::string {
-    const ResourceDef* def = registry_.Find("", "v1", resource);
-    if (def == nullptr) return {};
-    ResourceCache* cache = caches_->For(def);
-    CachedPtr o = cache->Get(def->Key(ns, name));
-    if (o == nullptr) {
-      if (auto rev = store_->CurrentRevision(); rev.ok()) (void)caches_->WaitFor(*rev, std::chrono::seconds(1));
-      o = cache->Get(def->Key(ns, name));
-    }
-    if (o == nullptr) return {};
-    auto v = json::Parse(o->json);
-    if (!v.ok() || !v->is_object()) return {};
-    if (!api::StrAt(v->get_object(), {"metadata", "deletionTimestamp"}).empty() && std::string_view(resource) == "pods") {
+    std::optional<bj::object> o = CachedCoreObject(resource, ns, name);
+    if (!o) return {};
+    if (!api::StrAt(*o, {"metadata", "deletionTimestamp"}).empty() && std::string_view(resource) == "pods") {
       return {};  // a pod on its way out no longer vouches for its tokens
     }
-    return std::string(api::StrAt(v->get_object(), {"metadata", "uid"}));
+    return std::string(api::StrAt(*o, {"metadata", "uid"}));
   };
   std::string sa_uid = uid_of("serviceaccounts", c.ns, c.sa_name);
   if (sa_uid.empty() || (!c.sa_uid.empty() && sa_uid != c.sa_uid)) return false;

@@ -76,6 +76,9 @@ class ApiServer {
   void TimerLoop();
   // Whether the objects a service account token names still exist.
   bool TokenStillValid(const TokenClaims& c);
+  // A core/v1 object as the watch cache has it; a miss waits once for the
+  // cache to reach the store's current revision (a write a moment ago).
+  std::optional<bj::object> CachedCoreObject(const char* resource, const std::string& ns, const std::string& name);
 
   ApiServerOptions options_;
   std::string node_token_;

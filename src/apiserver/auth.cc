@@ -4,7 +4,6 @@
 
 #include "api/object.h"
 #include "apiserver/bootstrap_token.h"
-#include "common/base64.h"
 #include "common/file.h"
 
 namespace kubepp::apiserver {
@@ -180,16 +179,8 @@ std::optional<UserInfo> Authenticator::AuthenticateBootstrap(std::string_view te
   if (!token) return std::nullopt;
   std::string name = std::string(bootstrap::kSecretPrefix) + token->id;
   std::optional<bj::object> secret = bootstrap_lookup_(name);
-  if (!secret || api::At(*secret, {"metadata", "deletionTimestamp"}) != nullptr) return std::nullopt;
-  std::map<std::string, std::string> data;
-  if (const bj::object* d = api::ObjAt(*secret, {"data"})) {
-    for (const auto& [k, v] : *d) {
-      if (!v.is_string()) continue;
-      auto dec = Base64Decode(v.get_string());
-      if (dec.ok()) data[std::string(k)] = std::move(*dec);
-    }
-  }
-  bootstrap::TokenSecret ts = bootstrap::ReadTokenSecret(name, api::StrAt(*secret, {"type"}), data);
+  if (!secret) return std::nullopt;
+  bootstrap::TokenSecret ts = bootstrap::ReadTokenSecret(*secret);
   if (!ts.invalid.empty() || !ts.authentication || !bootstrap::SecretsEqual(ts.secret, token->secret)) {
     return std::nullopt;
   }

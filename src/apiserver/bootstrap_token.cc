@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 #include <sys/random.h>
 
+#include "api/object.h"
 #include "api/time.h"
 #include "common/base64.h"
 #include "common/strings.h"
@@ -114,6 +115,22 @@ TokenSecret ReadTokenSecret(std::string_view name, std::string_view type, const 
     s.extra_groups.emplace_back(g);
   }
   return s;
+}
+
+TokenSecret ReadTokenSecret(const boost::json::object& secret) {
+  if (api::At(secret, {"metadata", "deletionTimestamp"}) != nullptr) {
+    TokenSecret s;
+    s.invalid = "being deleted";
+    return s;
+  }
+  std::map<std::string, std::string> data;
+  if (const boost::json::object* d = api::ObjAt(secret, {"data"})) {
+    for (const auto& [k, v] : *d) {
+      if (!v.is_string()) continue;
+      if (auto dec = Base64Decode(v.get_string()); dec.ok()) data[std::string(k)] = std::move(*dec);
+    }
+  }
+  return ReadTokenSecret(api::Name(secret), api::StrAt(secret, {"type"}), data);
 }
 
 }  // namespace kubepp::apiserver::bootstrap

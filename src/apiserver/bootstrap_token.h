@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json.hpp>
+
 namespace kubepp::apiserver::bootstrap {
 
 inline constexpr std::string_view kSecretType = "bootstrap.kubernetes.io/token";
@@ -51,6 +53,9 @@ struct TokenSecret {
   std::string invalid;
 };
 TokenSecret ReadTokenSecret(std::string_view name, std::string_view type, const std::map<std::string, std::string>& data);
+// The same from a Secret object as stored (data base64); one being deleted
+// is not a usable token.
+TokenSecret ReadTokenSecret(const boost::json::object& secret);
 
 // Constant-time comparison of secrets.
 bool SecretsEqual(std::string_view a, std::string_view b);

@@ -13,6 +13,7 @@
 #include "cmd/roles.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "common/strings.h"
 #include "kubelet/tls_bootstrap.h"
 
 namespace kubepp::cmd {
@@ -34,11 +35,14 @@ int RunAgent(int argc, char** argv) {
       std::fprintf(stderr, "--token-file: %s\n", t.status().ToString().c_str());
       return 2;
     }
-    token = *t;
-    while (!token.empty() && (token.back() == '\n' || token.back() == ' ' || token.back() == '\r')) token.pop_back();
+    token = std::string(TrimSpace(*t));
   }
   kubelet::AgentOptions& ao = flags.ao;
   if (ao.kubelet.node_name.empty()) ao.kubelet.node_name = kubelet::DefaultNodeName();
+  if (token.empty() && !PathExists(kubelet::KubeletKubeconfigPath(ao.dir))) {
+    std::fprintf(stderr, "--token or --token-file is required to join\n");
+    return 2;
+  }
   log::Logger logger("agent");
   sigset_t set = BlockShutdownSignals();
   // A signal while joining ends the wait.
@@ -55,12 +59,6 @@ int RunAgent(int argc, char** argv) {
   bo.dir = ao.dir;
   bo.node_name = ao.kubelet.node_name;
   bo.cancelled = [&] { return stop.load(); };
-  if (token.empty() && !PathExists(kubelet::KubeletKubeconfigPath(ao.dir))) {
-    std::fprintf(stderr, "--token or --token-file is required to join\n");
-    pthread_kill(signals.native_handle(), SIGTERM);
-    signals.join();
-    return 2;
-  }
   auto cfg = kubelet::BootstrapClient(bo);
   if (!cfg.ok() || stop.load()) {
     if (!stop.load()) {

@@ -19,4 +19,12 @@ inline std::vector<std::string_view> SplitNonEmpty(std::string_view s, char sep 
   return out;
 }
 
+// `s` without leading and trailing spaces, tabs and line ends.
+inline std::string_view TrimSpace(std::string_view s) {
+  constexpr std::string_view kSpace = " \t\r\n";
+  size_t b = s.find_first_not_of(kSpace);
+  if (b == std::string_view::npos) return {};
+  return s.substr(b, s.find_last_not_of(kSpace) - b + 1);
+}
+
 }  // namespace kubepp

@@ -63,7 +63,7 @@ Result<std::string> TrustedCa(const std::string& server, const boot::Token& toke
   std::string path = client::ResourcePath("", "v1", "configmaps", boot::kPublicNamespace, boot::kClusterInfo);
   std::string jws_key = std::string(boot::kJwsPrefix) + token.id;
   Status last;
-  while (std::chrono::steady_clock::now() < deadline && !(o.cancelled && o.cancelled())) {
+  while (std::chrono::steady_clock::now() < deadline && !Cancelled(o)) {
     auto cm = anonymous.Get(path);
     if (cm.ok() && cm->is_object()) {
       const bj::object& obj = cm->get_object();
@@ -108,7 +108,7 @@ Result<std::string> RequestCertificate(client::RestClient& rc, const std::string
                                      {"usages", bj::array{"digital signature", "client auth"}}}}};
   std::string collection = client::ResourcePath("certificates.k8s.io", "v1", "certificatesigningrequests");
   Result<bj::value> created = Status::Unavailable("not tried");
-  while (std::chrono::steady_clock::now() < deadline && !(o.cancelled && o.cancelled())) {
+  while (std::chrono::steady_clock::now() < deadline && !Cancelled(o)) {
     created = rc.Post(collection, csr);
     // A token the server refuses will not get better by waiting.
     if (created.ok() || created.status().code() == Code::kUnauthorized || created.status().code() == Code::kForbidden ||
@@ -121,7 +121,7 @@ Result<std::string> RequestCertificate(client::RestClient& rc, const std::string
   std::string name(api::Name(created->get_object()));
   Log().Info("certificate signing request created, waiting for approval", {{"csr", name}});
   std::string path = client::ResourcePath("certificates.k8s.io", "v1", "certificatesigningrequests", "", name);
-  while (std::chrono::steady_clock::now() < deadline && !(o.cancelled && o.cancelled())) {
+  while (std::chrono::steady_clock::now() < deadline && !Cancelled(o)) {
     auto cur = rc.Get(path);
     if (cur.ok() && cur->is_object()) {
       const bj::object& obj = cur->get_object();

@@ -4,23 +4,11 @@
 
 #include "api/object.h"
 #include "apiserver/bootstrap_token.h"
-#include "common/base64.h"
 
 namespace kubepp::controllers {
 namespace {
 
 namespace boot = apiserver::bootstrap;
-
-boot::TokenSecret ReadSecret(const bj::object& secret) {
-  std::map<std::string, std::string> data;
-  if (const bj::object* d = api::ObjAt(secret, {"data"})) {
-    for (const auto& [k, v] : *d) {
-      if (!v.is_string()) continue;
-      if (auto dec = Base64Decode(v.get_string()); dec.ok()) data[std::string(k)] = std::move(*dec);
-    }
-  }
-  return boot::ReadTokenSecret(api::Name(secret), api::StrAt(secret, {"type"}), data);
-}
 
 int64_t UnixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -58,8 +46,7 @@ Status BootstrapSignerController::Reconcile(const std::string& key) {
   int64_t now = UnixNow();
   int64_t next_expiry = 0;
   for (const auto& s : tokens_->List()) {
-    if (api::At(*s, {"metadata", "deletionTimestamp"}) != nullptr) continue;
-    boot::TokenSecret ts = ReadSecret(*s);
+    boot::TokenSecret ts = boot::ReadTokenSecret(*s);
     if (!ts.invalid.empty() || !ts.signing) continue;
     if (ts.expires && *ts.expires <= now) continue;
     if (ts.expires && (next_expiry == 0 || *ts.expires < next_expiry)) next_expiry = *ts.expires;
@@ -90,8 +77,8 @@ void TokenCleanerController::Init(InformerFactory* informers) {
 
 Status TokenCleanerController::Reconcile(const std::string& key) {
   client::ObjectPtr s = tokens_->Get(key);
-  if (s == nullptr || api::At(*s, {"metadata", "deletionTimestamp"}) != nullptr) return Status::OK();
-  boot::TokenSecret ts = ReadSecret(*s);
+  if (s == nullptr) return Status::OK();
+  boot::TokenSecret ts = boot::ReadTokenSecret(*s);  // not for one being deleted: no expiry read
   if (!ts.expires) return Status::OK();
   int64_t now = UnixNow();
   if (*ts.expires > now) {

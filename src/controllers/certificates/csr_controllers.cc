@@ -45,14 +45,19 @@ bj::object Condition(std::string type, std::string reason, std::string message) 
                     {"message", std::move(message)}, {"lastUpdateTime", now}, {"lastTransitionTime", now}};
 }
 
-// PUTs `csr` with `cond` appended through /approval or /status.
-Status AddCondition(client::RestClient* client, const bj::object& csr, bj::object cond, const char* sub) {
-  bj::object next = csr;
-  api::Arr(api::Obj(next, "status"), "conditions").push_back(std::move(cond));
-  auto r = client->Put(client::ResourcePath(kGroup, "v1", kResource, "", api::Name(csr), sub), next);
+// PUTs `next` through /approval or /status.
+Status PutCsr(client::RestClient* client, const bj::object& next, const char* sub) {
+  auto r = client->Put(client::ResourcePath(kGroup, "v1", kResource, "", api::Name(next), sub), next);
   // Gone, or changed meanwhile (the update will enqueue it again).
   if (r.ok() || r.status().IsNotFound() || r.status().IsConflict()) return Status::OK();
   return r.status();
+}
+
+// PUTs `csr` with `cond` appended.
+Status AddCondition(client::RestClient* client, const bj::object& csr, bj::object cond, const char* sub) {
+  bj::object next = csr;
+  api::Arr(api::Obj(next, "status"), "conditions").push_back(std::move(cond));
+  return PutCsr(client, next, sub);
 }
 
 }  // namespace
@@ -163,9 +168,7 @@ Status CsrSigningController::Reconcile(const std::string& name) {
   if (!cert.ok()) return cert.status();
   bj::object next = *csr;
   api::Obj(next, "status")["certificate"] = Base64Encode(*cert);
-  auto r = client_->Put(client::ResourcePath(kGroup, "v1", kResource, "", name, "status"), next);
-  if (r.ok() || r.status().IsNotFound() || r.status().IsConflict()) return Status::OK();
-  return r.status();
+  return PutCsr(client_, next, "status");
 }
 
 }  // namespace kubepp::controllers
