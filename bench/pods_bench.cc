@@ -2,13 +2,17 @@
 // present. In one run:
 //   floor   bare `runc run` of the test image (overlay rootfs over its
 //           layer, `true`, no network): what starting a container costs;
+//   alone   the node's external programs with nothing of kubepp's around
+//           them: 100 x (namespaces, CNI loopback + bridge plugins, overlay,
+//           `runc run --detach`) from 2 threads: the pods/s they allow;
 //   latency 100 pods (busybox `sleep`) created through the API one every
 //           300 ms against `kubepp server --no-agent` plus a separate
 //           `kubepp kubelet`: create-to-Running latency as a watch sees it
 //           (p50/p99);
 //   burst   then, on the emptied node, 100 such pods created at once from
 //           10 client threads: pods/s from the first create to the last
-//           Running, and the kubelet's RSS with them running.
+//           Running (also as a share of "alone"), and the kubelet's RSS
+//           with them running.
 // Last line: "pods: p50 X ms, p99 Y ms, runc floor Z ms, ratio R" (R = p50 / floor).
 #include <signal.h>
 #include <sys/mount.h>
@@ -31,7 +35,9 @@
 #include "common/json.h"
 #include "common/net.h"
 #include "common/process.h"
+#include "kubelet/cni/cni.h"
 #include "kubelet/images/image_store.h"
+#include "kubelet/runtime/runc/runc_runtime.h"
 
 using namespace kubepp;
 using bench::Percentile;
@@ -57,14 +63,19 @@ void Die(const std::string& what, const Status& st) {
 
 double Ms(SteadyClock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-// Median ms of `runs` bare `runc run`s of `true` in the image.
-double RuncFloor(const std::string& dir, const std::string& tarball, int runs) {
+// The image's layer directories as an overlay lowerdir.
+std::string ImageLower(const std::string& dir, const std::string& tarball) {
   auto store = kubelet::images::ImageStore::Open(dir + "/images");
   if (!store.ok()) Die("image store", store.status());
   auto im = (*store)->Import(tarball);
   if (!im.ok()) Die("import", im.status());
   std::string lower;
   for (const auto& d : (*store)->LayerDirs(im->front())) lower += (lower.empty() ? "" : ":") + d;
+  return lower;
+}
+
+// Median ms of `runs` bare `runc run`s of `true` in the image.
+double RuncFloor(const std::string& dir, const std::string& lower, int runs) {
   std::vector<double> ms;
   for (int i = 0; i < runs; ++i) {
     std::string b = dir + "/floor" + std::to_string(i);
@@ -91,6 +102,76 @@ double RuncFloor(const std::string& dir, const std::string& tarball, int runs) {
   return Percentile(ms, 0.5);
 }
 
+// Pods/s of the node's external programs alone, with nothing of kubepp's
+// around them: for each of `n` pods, new network/IPC/UTS namespaces, the CNI
+// loopback and bridge (+ host-local) plugins, an overlay rootfs and
+// `runc run --detach` of `sleep` (runc run from a sealed copy, its cheapest
+// way), from `workers` threads at once. Everything is undone afterwards.
+double ExternalFloor(const std::string& dir, const std::string& lower, int n, int workers) {
+  const std::string cidr = "10.98.0.0/16";
+  if (Status st = kubelet::cni::EnsureBlackholeRoute(cidr); !st.ok()) Die("blackhole route", st);
+  kubelet::cni::Config nc;
+  nc.network = "kpfloor";
+  nc.bridge = "kpfloor0";
+  nc.subnet = "10.98.0.0/24";
+  nc.state_dir = dir + "/floor-cni";
+  kubelet::cni::Network net(nc);
+  auto sealed = kubelet::runtime::runc::SealRunc("/usr/sbin/runc");
+  if (!sealed.ok()) Die("seal runc", sealed.status());
+  std::string runc = "/proc/self/fd/" + std::to_string(sealed->get());
+  std::string root = dir + "/floor-runc";
+  auto bundle = [&](int i) { return dir + "/xfloor" + std::to_string(i); };
+  std::atomic<int> next{0};
+  std::vector<std::thread> ts;
+  auto t0 = SteadyClock::now();
+  for (int w = 0; w < workers; ++w) {
+    ts.emplace_back([&] {
+      for (int i = next++; i < n; i = next++) {
+        std::string b = bundle(i), id = "xfloor" + std::to_string(i);
+        for (const char* sub : {"/rootfs", "/upper", "/work"}) (void)MakeDirs(b + sub);
+        if (Status st = kubelet::runtime::runc::CreateNamespaces(b + "/ns", id); !st.ok()) Die("namespaces", st);
+        auto a = net.Add(id, b + "/ns/net", {"floor", id, id}, {});
+        if (!a.ok()) Die("cni add", a.status());
+        std::string opts = "lowerdir=" + lower + ",upperdir=" + b + "/upper,workdir=" + b + "/work";
+        if (::mount("overlay", (b + "/rootfs").c_str(), "overlay", 0, opts.c_str()) != 0) Die("mount", Status::IOError("overlay"));
+        bj::object spec{
+            {"ociVersion", "1.0.2"},
+            {"process", bj::object{{"terminal", false}, {"user", bj::object{{"uid", 0}, {"gid", 0}}},
+                                   {"args", bj::array{"/bin/sleep", "3600"}}, {"env", bj::array{"PATH=/bin"}}, {"cwd", "/"}}},
+            {"root", bj::object{{"path", "rootfs"}}},
+            {"hostname", id},
+            {"mounts", bj::array{bj::object{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}}}},
+            {"linux", bj::object{{"namespaces", bj::array{bj::object{{"type", "pid"}}, bj::object{{"type", "mount"}},
+                                                          bj::object{{"type", "network"}, {"path", b + "/ns/net"}},
+                                                          bj::object{{"type", "ipc"}, {"path", b + "/ns/ipc"}},
+                                                          bj::object{{"type", "uts"}, {"path", b + "/ns/uts"}}}}}}};
+        (void)WriteFile(b + "/config.json", json::Serialize(spec));
+        auto p = ChildProcess::Spawn({.argv = {runc, "--root", root, "run", "--detach", "--bundle", b, id},
+                                      .stdout_path = "/dev/null",
+                                      .stderr_path = "=stdout",
+                                      .stdin_path = "/dev/null",
+                                      .die_with_parent = false,
+                                      .inherit_fd = sealed->get()});
+        if (!p.ok()) Die("runc run", p.status());
+        auto ws = p->Wait();
+        if (!ws.ok() || *ws != 0) Die("runc run --detach", Status::Internal("failed"));
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  double rate = n / std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  for (int i = 0; i < n; ++i) {
+    std::string b = bundle(i), id = "xfloor" + std::to_string(i);
+    (void)RunCommand({runc, "--root", root, "delete", "--force", id}, {}, "", std::chrono::seconds(30), sealed->get());
+    (void)net.Del(id, b + "/ns/net", {"floor", id, id});
+    ::umount2((b + "/rootfs").c_str(), MNT_DETACH);
+    (void)kubelet::runtime::runc::ReleaseNamespaces(b + "/ns");
+  }
+  (void)net.RemoveBridge();
+  (void)kubelet::cni::RemoveBlackholeRoute(cidr);
+  return rate;
+}
+
 // How many pod sandboxes the node still has (the kubelet removes a pod's
 // directory last, after its containers, network and mounts).
 size_t CountSandboxes(const std::string& agent_dir) {
@@ -108,13 +189,14 @@ size_t CountSandboxes(const std::string& agent_dir) {
 int main(int argc, char** argv) {
   CLI::App app{"Pods on one real node"};
   std::string kubepp = "build/bin/kubepp", images = "build/test-images";
-  int pods = 100, floor_runs = 20, threads = 10, interval_ms = 300;
+  int pods = 100, floor_runs = 20, threads = 10, interval_ms = 300, floor_workers = 2;
   std::string keep_logs;
   app.add_option("--kubepp", kubepp, "kubepp binary")->capture_default_str();
   app.add_option("--images", images, "Test images (scripts/build-test-images)")->capture_default_str();
   app.add_option("--pods", pods, "Pods to create")->capture_default_str();
   app.add_option("--threads", threads, "Client threads creating the burst")->capture_default_str();
   app.add_option("--interval-ms", interval_ms, "Pace of the latency phase")->capture_default_str();
+  app.add_option("--floor-workers", floor_workers, "Threads starting the runc + CNI floor's pods")->capture_default_str();
   app.add_option("--keep-logs", keep_logs, "Copy the server's and kubelet's logs into this directory");
   CLI11_PARSE(app, argc, argv);
   if (::geteuid() != 0) Die("setup", Status::Forbidden("needs root"));
@@ -123,8 +205,11 @@ int main(int argc, char** argv) {
   std::string dir = tmp->path();
   std::string tarball = images + "/busybox.tar";
 
-  double floor = RuncFloor(dir, tarball, floor_runs);
+  std::string lower = ImageLower(dir, tarball);
+  double floor = RuncFloor(dir, lower, floor_runs);
   std::fprintf(stderr, "pods bench: runc run floor %.1f ms\n", floor);
+  double floor_rate = ExternalFloor(dir, lower, pods, floor_workers);
+  std::fprintf(stderr, "pods bench: runc + CNI alone %.1f pods/s\n", floor_rate);
 
   auto port = PickFreePort();
   auto kport = PickFreePort();
@@ -289,6 +374,9 @@ int main(int argc, char** argv) {
   std::printf("%d pods one every %d ms: create-to-Running p50 %.1f ms, p99 %.1f ms\n", pods, interval_ms, p50, p99);
   std::printf("%d pods at once from %d clients: %.1f pods/s (create-to-Running p50 %.1f ms, p99 %.1f ms); kubelet RSS %.1f MiB\n",
               pods, threads, rate, Percentile(burst.lat, 0.5), Percentile(burst.lat, 0.99), rss / 1024.0);
+  std::printf("runc + CNI alone (namespaces, loopback + bridge plugins, overlay, runc run --detach; %d threads): %.1f pods/s; "
+              "kubepp reaches %.0f%% of it\n",
+              floor_workers, floor_rate, 100.0 * rate / floor_rate);
   std::printf("pods: p50 %.0f ms, p99 %.0f ms, runc floor %.0f ms, ratio %.2f\n", p50, p99, floor, floor > 0 ? p50 / floor : 0);
   return 0;
 }

@@ -268,8 +268,6 @@ Status CreateNamespaces(const std::string& dir, const std::string& hostname) {
   return st;
 }
 
-namespace {
-
 // The seals runc 1.1 takes as "already cloned" (RUNC_MEMFD_SEALS).
 constexpr int kRuncSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
 
@@ -295,8 +293,6 @@ Result<UniqueFd> SealRunc(const std::string& runc) {
   if (!r.ok() || r->exit_code != 0) return Status::Unavailable("the sealed runc copy does not run");
   return mem;
 }
-
-}  // namespace
 
 Status ReleaseNamespaces(const std::string& dir) {
   for (const char* n : {"net", "ipc", "uts"}) {

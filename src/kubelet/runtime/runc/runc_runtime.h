@@ -97,6 +97,11 @@ class RuncRuntime : public RuntimeService {
 // them at <dir>/{net,ipc,uts}; ReleaseNamespaces unmounts and removes them.
 Status CreateNamespaces(const std::string& dir, const std::string& hostname);
 Status ReleaseNamespaces(const std::string& dir);
+// A sealed in-memory copy of the runc binary at `runc`. runc 1.1 copies
+// itself into such a memfd on every run (against CVE-2019-5736) unless it
+// already runs from one: executed as /proc/self/fd/N (the fd inherited at
+// its number), it skips that ~10 MB copy.
+Result<UniqueFd> SealRunc(const std::string& runc);
 // The last error runc logged to `log` (its --log-format json: lines of
 // {"level","msg"}); "" if none.
 std::string RuncError(const std::string& log);
