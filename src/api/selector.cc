@@ -158,21 +158,27 @@ bool ParseInt(std::string_view s, int64_t* out) {
 
 bool LabelRequirement::Matches(const std::map<std::string, std::string, std::less<>>& labels) const {
   auto it = labels.find(key);
+  if (it == labels.end()) return MatchesValue(nullptr);
+  std::string_view v = it->second;
+  return MatchesValue(&v);
+}
+
+bool LabelRequirement::MatchesValue(const std::string_view* value) const {
   switch (op) {
     case Op::kEquals:
     case Op::kIn:
-      return it != labels.end() && std::find(values.begin(), values.end(), it->second) != values.end();
+      return value != nullptr && std::find(values.begin(), values.end(), *value) != values.end();
     case Op::kNotEquals:
     case Op::kNotIn:
-      return it == labels.end() || std::find(values.begin(), values.end(), it->second) == values.end();
+      return value == nullptr || std::find(values.begin(), values.end(), *value) == values.end();
     case Op::kExists:
-      return it != labels.end();
+      return value != nullptr;
     case Op::kDoesNotExist:
-      return it == labels.end();
+      return value == nullptr;
     case Op::kGreaterThan:
     case Op::kLessThan: {
       int64_t have, want;
-      if (it == labels.end() || values.empty() || !ParseInt(it->second, &have) || !ParseInt(values[0], &want)) {
+      if (value == nullptr || values.empty() || !ParseInt(*value, &have) || !ParseInt(values[0], &want)) {
         return false;
       }
       return op == Op::kGreaterThan ? have > want : have < want;
@@ -270,9 +276,27 @@ std::map<std::string, std::string, std::less<>> ObjectLabels(const boost::json::
 }
 
 bool LabelSelector::MatchesObject(const boost::json::value& obj) const {
+  if (const auto* o = obj.if_object()) return MatchesObject(*o);
+  return Matches({});
+}
+
+bool LabelSelector::MatchesObject(const boost::json::object& obj) const {
   if (nothing_) return false;
   if (requirements_.empty()) return true;
-  return Matches(ObjectLabels(obj));
+  const boost::json::object* labels = nullptr;
+  if (const auto* md = obj.if_contains("metadata"); md != nullptr && md->is_object()) {
+    if (const auto* l = md->get_object().if_contains("labels"); l != nullptr && l->is_object()) labels = &l->get_object();
+  }
+  for (const auto& r : requirements_) {
+    const boost::json::value* v = labels != nullptr ? labels->if_contains(r.key) : nullptr;
+    if (v != nullptr && v->is_string()) {
+      std::string_view sv = v->get_string();
+      if (!r.MatchesValue(&sv)) return false;
+    } else if (!r.MatchesValue(nullptr)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 std::string LabelSelector::String() const {

@@ -23,6 +23,8 @@ struct LabelRequirement {
   Op op = Op::kEquals;
   std::vector<std::string> values;
   bool Matches(const std::map<std::string, std::string, std::less<>>& labels) const;
+  // With the label's value, or nullptr when the object has no such label.
+  bool MatchesValue(const std::string_view* value) const;
 };
 
 class LabelSelector {
@@ -40,6 +42,8 @@ class LabelSelector {
   bool Matches(const std::map<std::string, std::string, std::less<>>& labels) const;
   // Matches the labels of an object's metadata.labels.
   bool MatchesObject(const boost::json::value& obj) const;
+  // The same on an object, reading its labels in place (no copies).
+  bool MatchesObject(const boost::json::object& obj) const;
   bool empty() const { return requirements_.empty() && !nothing_; }
   // The canonical string form ("a=b,c in (d,e)"), as `kubectl describe` shows.
   std::string String() const;

@@ -30,6 +30,30 @@ TEST(LabelSelectorTest, NotInAndDoubleEqualsAndGt) {
   EXPECT_FALSE(s->Matches({{"a", "b"}, {"n", "3"}}));
 }
 
+TEST(LabelSelectorTest, MatchesObjectReadsLabelsInPlace) {
+  // An object and the same object as a value (through the labels map) agree,
+  // with non-string label values taken as absent.
+  auto s = LabelSelector::Parse("app=web,!legacy,n>3,env in (prod)");
+  ASSERT_TRUE(s.ok());
+  auto check = [&](const char* json, bool want) {
+    boost::json::object o = boost::json::parse(json).as_object();
+    EXPECT_EQ(s->MatchesObject(o), want) << json;
+    EXPECT_EQ(s->MatchesObject(boost::json::value(o)), want) << json;
+    EXPECT_EQ(s->Matches(ObjectLabels(boost::json::value(o))), want) << json;
+  };
+  check(R"({"metadata":{"labels":{"app":"web","n":"4","env":"prod"}}})", true);
+  check(R"({"metadata":{"labels":{"app":"web","n":"4","env":"prod","legacy":"x"}}})", false);
+  check(R"({"metadata":{"labels":{"app":"web","n":"4","env":"prod","legacy":1}}})", true);
+  check(R"({"metadata":{"labels":{"app":"web","n":"3","env":"prod"}}})", false);
+  check(R"({"metadata":{"labels":{"app":"db","n":"4","env":"prod"}}})", false);
+  check(R"({"metadata":{}})", false);
+  check(R"({})", false);
+  auto nothing = LabelSelector::Nothing();
+  EXPECT_FALSE(nothing.MatchesObject(boost::json::object{}));
+  auto all = LabelSelector::Parse("");
+  EXPECT_TRUE(all->MatchesObject(boost::json::object{}));
+}
+
 TEST(LabelSelectorTest, EmptySelectsEverything) {
   auto s = LabelSelector::Parse("");
   ASSERT_TRUE(s.ok());
