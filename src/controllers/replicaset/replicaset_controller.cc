@@ -69,6 +69,16 @@ bool ReplicaSetController::Selects(const bj::object& owner, const bj::object& po
   return sel.ok() && !sel->empty() && sel->MatchesObject(pod);
 }
 
+std::function<bool(const bj::object&)> ReplicaSetController::SelectorOf(const bj::object& owner) const {
+  if (rc_) {
+    const bj::object* sel = api::ObjAt(owner, {"spec", "selector"});
+    return [sel](const bj::object& pod) { return MapSelectorMatches(sel, pod); };
+  }
+  auto sel = api::LabelSelector::FromObject(api::At(owner, {"spec", "selector"}));
+  if (!sel.ok() || sel->empty()) return [](const bj::object&) { return false; };
+  return [sel = std::move(*sel)](const bj::object& pod) { return sel.MatchesObject(pod); };
+}
+
 void ReplicaSetController::EnqueueMatchingOwners(const bj::object& pod) {
   for (const auto& o : owners_->ByIndex("namespace", std::string(api::Namespace(pod)))) {
     if (Selects(*o, pod)) queue().Add(client::KeyOf(*o));
@@ -133,10 +143,11 @@ Status ReplicaSetController::Reconcile(const std::string& key) {
 
   // Claim pods: keep ours that match, release ours that do not, adopt matching orphans.
   std::vector<client::ObjectPtr> owned;
+  auto selects = SelectorOf(rs);
   for (const auto& p : pods_->ByIndex("namespace", ns)) {
     if (!IsPodActive(*p) && api::At(*p, {"metadata", "deletionTimestamp"}) != nullptr) continue;
     auto ref = GetControllerRef(*p);
-    bool matches = Selects(rs, *p);
+    bool matches = selects(*p);
     if (ref && ref->uid == uid) {
       if (matches || rs_deleting) {
         owned.push_back(p);

@@ -7,6 +7,8 @@
 // readyReplicas, availableReplicas and observedGeneration to status.
 #pragma once
 
+#include <functional>
+
 #include <memory>
 #include <string>
 
@@ -30,6 +32,8 @@ class ReplicaSetController : public QueueController {
   // Owners (of our kind) whose selector matches an orphan pod.
   void EnqueueMatchingOwners(const bj::object& pod);
   bool Selects(const bj::object& owner, const bj::object& pod) const;
+  // Selects(owner, ·) with the selector parsed once, for a pass over many pods.
+  std::function<bool(const bj::object&)> SelectorOf(const bj::object& owner) const;
   std::string OwnerKeyIfOurs(const bj::object& pod) const;
 
   client::RestClient* client_;
