@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "api/object.h"
@@ -12,6 +13,11 @@ namespace kubepp::client {
 namespace {
 
 constexpr size_t kMaxSeen = 4096;
+// client-go's EventCorrelator defaults.
+constexpr size_t kAggregateMaxEvents = 10;
+constexpr auto kAggregateInterval = std::chrono::seconds(600);
+constexpr double kSpamBurst = 25;
+constexpr double kSpamQps = 1.0 / 300;
 
 }  // namespace
 
@@ -64,15 +70,45 @@ void EventRecorder::Loop() {
 }
 
 void EventRecorder::Write(const Pending& e) {
+  auto tnow = std::chrono::steady_clock::now();
   std::string now = api::FormatTime(std::chrono::system_clock::now());
   std::string ns(api::StrAt(e.ref, {"namespace"}));
   if (ns.empty()) ns = "default";
-  std::string key = std::string(api::StrAt(e.ref, {"uid"})) + "\x1f" + std::string(api::StrAt(e.ref, {"name"})) + "\x1f" +
-                    e.type + "\x1f" + e.reason + "\x1f" + e.message;
+  std::string object_key;
+  for (const char* f : {"kind", "namespace", "name", "uid", "apiVersion"}) {
+    object_key += api::StrAt(e.ref, {f});
+    object_key += '\x1f';
+  }
+  std::string similar_key = object_key + e.type + "\x1f" + e.reason;
+  // Similar events (the same but for the message): from the 10th message
+  // within the interval they become one combined event.
+  std::string message = e.message;
+  std::string key = similar_key + "\x1f" + e.message;
+  if (similar_.size() >= kMaxSeen) similar_.clear();
+  Similar& sim = similar_[similar_key];
+  if (tnow - sim.last > kAggregateInterval) sim.messages.clear();
+  sim.last = tnow;
+  sim.messages.insert(e.message);
+  bool combined = sim.messages.size() >= kAggregateMaxEvents;
+  if (combined) {
+    sim.messages.erase(sim.messages.begin());
+    message = "(combined from similar events): " + e.message;
+    key = similar_key;
+  }
+  // The spam filter: a token bucket per object.
+  if (buckets_.size() >= kMaxSeen) buckets_.clear();
+  auto [b, fresh] = buckets_.try_emplace(object_key, Bucket{kSpamBurst, tnow});
+  Bucket& bucket = b->second;
+  if (!fresh) {
+    bucket.tokens = std::min(kSpamBurst, bucket.tokens + std::chrono::duration<double>(tnow - bucket.last).count() * kSpamQps);
+    bucket.last = tnow;
+  }
+  if (bucket.tokens < 1) return;
+  bucket.tokens -= 1;
   auto it = seen_.find(key);
   if (it != seen_.end()) {
     ++it->second.count;
-    bj::object patch{{"count", it->second.count}, {"lastTimestamp", now}};
+    bj::object patch{{"count", it->second.count}, {"lastTimestamp", now}, {"message", message}};
     auto r = client_->Patch(ResourcePath("", "v1", "events", it->second.ns, it->second.name),
                             "application/merge-patch+json", patch);
     if (r.ok()) return;
@@ -87,7 +123,7 @@ void EventRecorder::Write(const Pending& e) {
                 {"metadata", bj::object{{"name", name}, {"namespace", ns}}},
                 {"involvedObject", e.ref},
                 {"reason", e.reason},
-                {"message", e.message},
+                {"message", message},
                 {"source", bj::object{{"component", component_}}},
                 {"firstTimestamp", now},
                 {"lastTimestamp", now},

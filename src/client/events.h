@@ -1,13 +1,19 @@
 // An event recorder (client-go's record.EventRecorder): core/v1 Events about
 // objects, written asynchronously from a bounded queue (dropped when full,
 // as upstream's broadcaster does under load, so recording never blocks a
-// scheduler or controller), with repeats of the same event folded into one
-// object whose count and lastTimestamp grow.
+// scheduler or controller), correlated as client-go's EventCorrelator does:
+// repeats of the same event are folded into one object whose count and
+// lastTimestamp grow; from the 10th different message about an object with
+// the same type and reason within 10 minutes, they are folded into one
+// "(combined from similar events): ..." event; and each object may cause 25
+// writes, then one per 5 minutes (a token bucket; the rest are dropped).
 #pragma once
 
 #include <condition_variable>
 #include <deque>
+#include <chrono>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -39,6 +45,14 @@ class EventRecorder {
     std::string ns, name;
     int64_t count = 1;
   };
+  struct Similar {
+    std::set<std::string> messages;
+    std::chrono::steady_clock::time_point last;
+  };
+  struct Bucket {
+    double tokens = 0;
+    std::chrono::steady_clock::time_point last;
+  };
   void Loop();
   void Write(const Pending& e);
 
@@ -49,7 +63,9 @@ class EventRecorder {
   std::condition_variable cv_;
   std::deque<Pending> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;      // GUARDED_BY(mu_)
-  std::map<std::string, Seen> seen_;  // worker thread only
+  std::map<std::string, Seen> seen_;        // worker thread only
+  std::map<std::string, Similar> similar_;  // worker thread only
+  std::map<std::string, Bucket> buckets_;   // worker thread only
   std::thread thread_;
 };
 
