@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "client/events.h"
 #include "client/informer.h"
 #include "client/leader_election.h"
 #include "client/rest.h"
@@ -129,6 +130,46 @@ TEST_F(ClientTest, RestCallsAndTheirErrors) {
   ASSERT_TRUE(client_->Delete(cms + "/one").ok());
   EXPECT_TRUE(client_->Get(cms + "/one").status().IsNotFound());
   EXPECT_EQ(ResourcePath("apps", "v1", "deployments", "ns", "d", "scale"), "/apis/apps/v1/namespaces/ns/deployments/d/scale");
+}
+
+TEST_F(ClientTest, EventsFoldAndAreRateLimitedPerObject) {
+  bj::object ref{{"kind", "ConfigMap"}, {"namespace", "default"}, {"name", "cm"}, {"uid", "u1"}, {"apiVersion", "v1"}};
+  bj::object other = ref;
+  other["name"] = "other";
+  other["uid"] = "u2";
+  {
+    EventRecorder rec(client_.get(), "test-controller");
+    // The same event three times: one Event, count 3.
+    for (int i = 0; i < 3; ++i) rec.Record(ref, "Normal", "Same", "same message");
+    // 20 similar events (messages differ): 9 of their own, then one
+    // combined event for the rest.
+    for (int i = 0; i < 20; ++i) rec.Record(ref, "Normal", "Created", "Created thing " + std::to_string(i));
+    // 3 + 20 writes so far; 25 allowed per object: 2 more, then dropped.
+    for (int i = 0; i < 5; ++i) rec.Record(ref, "Warning", "Other", "other " + std::to_string(i));
+    // Another object has its own allowance.
+    rec.Record(other, "Normal", "Created", "Created thing");
+    rec.Stop();
+  }
+  auto list = client_->Get("/api/v1/namespaces/default/events");
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  std::map<std::string, int64_t> counts;  // reason/message -> count
+  int64_t written = 0;
+  for (const auto& e : list->at("items").as_array()) {
+    const auto& o = e.as_object();
+    std::string key = std::string(o.at("involvedObject").at("name").as_string()) + " " +
+                      std::string(o.at("reason").as_string()) + " " + std::string(o.at("message").as_string());
+    counts[key] = o.at("count").as_int64();
+    if (o.at("involvedObject").at("name") == "cm") written += o.at("count").as_int64();
+  }
+  EXPECT_EQ(counts["cm Same same message"], 3);
+  for (int i = 0; i < 9; ++i) EXPECT_EQ(counts["cm Created Created thing " + std::to_string(i)], 1) << i;
+  // The combined event carries the latest message and counts the rest.
+  EXPECT_EQ(counts["cm Created (combined from similar events): Created thing 19"], 11);
+  EXPECT_EQ(counts["cm Other other 0"], 1);
+  EXPECT_EQ(counts["cm Other other 1"], 1);
+  EXPECT_EQ(counts.count("cm Other other 2"), 0u);
+  EXPECT_EQ(written, 25);
+  EXPECT_EQ(counts["other Created Created thing"], 1);
 }
 
 TEST_F(ClientTest, InformerFollowsChangesAndServerRestarts) {
