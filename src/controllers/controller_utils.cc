@@ -82,6 +82,15 @@ std::optional<ControllerRef> GetControllerRef(const bj::object& obj) {
   return std::nullopt;
 }
 
+std::string OrphansKey(std::string_view ns) { return "orphan/" + std::string(ns); }
+
+void AddControllerUidIndex(client::Informer* informer) {
+  informer->AddIndex(kControllerUidIndex, [](const bj::object& o) {
+    auto ref = GetControllerRef(o);
+    return std::vector<std::string>{ref ? ref->uid : OrphansKey(api::Namespace(o))};
+  });
+}
+
 bj::object NewControllerRef(const bj::object& owner, std::string_view api_version, std::string_view kind) {
   return bj::object{{"apiVersion", api_version}, {"kind", kind},          {"name", api::Name(owner)},
                     {"uid", api::Uid(owner)},    {"controller", true},    {"blockOwnerDeletion", true}};

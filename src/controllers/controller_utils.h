@@ -44,6 +44,14 @@ struct ControllerRef {
   std::string api_version, kind, name, uid;
 };
 std::optional<ControllerRef> GetControllerRef(const bj::object& obj);
+
+// Indexes an informer's objects by their controller's uid, and objects with
+// no controller by OrphansKey(namespace) (upstream's controllerUIDIndex): a
+// controller's claim pass reads its own objects and the orphans it might
+// adopt, not every object in the namespace.
+inline constexpr const char* kControllerUidIndex = "controllerUID";
+void AddControllerUidIndex(client::Informer* informer);
+std::string OrphansKey(std::string_view ns);
 // An ownerReference to `owner` with controller and blockOwnerDeletion set.
 bj::object NewControllerRef(const bj::object& owner, std::string_view api_version, std::string_view kind);
 

@@ -42,6 +42,7 @@ void ReplicaSetController::Init(InformerFactory* informers) {
   EnableEvents(client_, rc_ ? "replication-controller" : "replicaset-controller");
   owners_ = informers->For(group_, version_, resource_);
   pods_ = informers->For("", "v1", "pods");
+  AddControllerUidIndex(pods_);
   client::EventHandler owners = EnqueueKeys();
   owners.on_delete = [this](const client::ObjectPtr& o) {
     expectations_.Delete(client::KeyOf(*o));
@@ -144,7 +145,10 @@ Status ReplicaSetController::Reconcile(const std::string& key) {
   // Claim pods: keep ours that match, release ours that do not, adopt matching orphans.
   std::vector<client::ObjectPtr> owned;
   auto selects = SelectorOf(rs);
-  for (const auto& p : pods_->ByIndex("namespace", ns)) {
+  std::vector<client::ObjectPtr> candidates = pods_->ByIndex(kControllerUidIndex, uid);
+  for (auto& p : pods_->ByIndex(kControllerUidIndex, OrphansKey(ns))) candidates.push_back(std::move(p));
+  for (const auto& p : candidates) {
+    if (api::Namespace(*p) != ns) continue;
     if (!IsPodActive(*p) && api::At(*p, {"metadata", "deletionTimestamp"}) != nullptr) continue;
     auto ref = GetControllerRef(*p);
     bool matches = selects(*p);
