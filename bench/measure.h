@@ -20,14 +20,17 @@ inline double Percentile(std::vector<double> v, double p) {
   return v[i];
 }
 
-// VmRSS of `pid` in KiB, or -1.
-inline long RssKiB(pid_t pid) {
+// A "<field>: N kB" line of /proc/<pid>/status in KiB, or -1.
+inline long StatusKiB(pid_t pid, const std::string& field) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(f, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+    if (line.rfind(field + ":", 0) == 0) return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
   }
   return -1;
 }
+
+// VmRSS of `pid` in KiB, or -1.
+inline long RssKiB(pid_t pid) { return StatusKiB(pid, "VmRSS"); }
 
 }  // namespace kubepp::bench

@@ -358,6 +358,7 @@ int main(int argc, char** argv) {
   // Throughput: a burst of pods from `threads` clients at once.
   Phase burst = run_phase("burst", pods, threads, std::chrono::milliseconds(0));
   long rss = bench::RssKiB(kubelet->pid());
+  long rss_anon = bench::StatusKiB(kubelet->pid(), "RssAnon"), rss_file = bench::StatusKiB(kubelet->pid(), "RssFile");
   double p50 = Percentile(paced.lat, 0.5), p99 = Percentile(paced.lat, 0.99);
   double rate = pods / burst.seconds;
   // Tear down: delete the pods, stop everything, remove what the node made.
@@ -372,8 +373,10 @@ int main(int argc, char** argv) {
   if (!clean.ok() || clean->exit_code != 0) std::fprintf(stderr, "pods bench: cleanup failed\n");
   std::printf("runc run floor (median of %d): %.1f ms\n", floor_runs, floor);
   std::printf("%d pods one every %d ms: create-to-Running p50 %.1f ms, p99 %.1f ms\n", pods, interval_ms, p50, p99);
-  std::printf("%d pods at once from %d clients: %.1f pods/s (create-to-Running p50 %.1f ms, p99 %.1f ms); kubelet RSS %.1f MiB\n",
-              pods, threads, rate, Percentile(burst.lat, 0.5), Percentile(burst.lat, 0.99), rss / 1024.0);
+  std::printf("%d pods at once from %d clients: %.1f pods/s (create-to-Running p50 %.1f ms, p99 %.1f ms); kubelet RSS %.1f MiB "
+              "(%.1f anonymous, %.1f file: the binary's pages)\n",
+              pods, threads, rate, Percentile(burst.lat, 0.5), Percentile(burst.lat, 0.99), rss / 1024.0, rss_anon / 1024.0,
+              rss_file / 1024.0);
   std::printf("runc + CNI alone (namespaces, loopback + bridge plugins, overlay, runc run --detach; %d threads): %.1f pods/s; "
               "kubepp reaches %.0f%% of it\n",
               floor_workers, floor_rate, 100.0 * rate / floor_rate);
