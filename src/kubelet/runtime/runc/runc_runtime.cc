@@ -636,7 +636,10 @@ Status RuncRuntime::StartContainer(const std::string& id) {
     std::lock_guard<std::mutex> l(mu_);
     pids_[id] = {static_cast<pid_t>(std::atol(report.c_str() + 3)), ReadPid(dir + "/shim.pid")};
   }
-  (*m)["startedAt"] = NowNs();
+  // "ok <pid> <started ns>" (the start time is the shim's, as is the end's).
+  size_t sp = report.find(' ', 3);
+  int64_t started = sp == std::string::npos ? 0 : std::atoll(report.c_str() + sp + 1);
+  (*m)["startedAt"] = started > 0 ? started : NowNs();
   return SaveMeta(false, id, *m);
 }
 
