@@ -74,25 +74,41 @@ std::string ImageLower(const std::string& dir, const std::string& tarball) {
   return lower;
 }
 
+// Mounts the image's overlay rootfs at <b>/rootfs (upper and work dirs in b).
+void MountRootfs(const std::string& b, const std::string& lower) {
+  for (const char* sub : {"/rootfs", "/upper", "/work"}) (void)MakeDirs(b + sub);
+  std::string opts = "lowerdir=" + lower + ",upperdir=" + b + "/upper,workdir=" + b + "/work";
+  if (::mount("overlay", (b + "/rootfs").c_str(), "overlay", 0, opts.c_str()) != 0) Die("mount", Status::IOError("overlay"));
+}
+
+// A minimal OCI spec running `args` in <b>/rootfs: new pid and mount
+// namespaces, and new network/IPC/UTS ones unless `ns_dir` names bind-mounted
+// ones to join.
+void WriteSpec(const std::string& b, bj::array args, const std::string& ns_dir = "") {
+  bj::array namespaces{bj::object{{"type", "pid"}}, bj::object{{"type", "mount"}}};
+  for (const char* t : {"network", "ipc", "uts"}) {
+    bj::object n{{"type", t}};
+    if (!ns_dir.empty()) n["path"] = ns_dir + "/" + (std::string_view(t) == "network" ? "net" : t);
+    namespaces.push_back(std::move(n));
+  }
+  bj::object spec{
+      {"ociVersion", "1.0.2"},
+      {"process", bj::object{{"terminal", false}, {"user", bj::object{{"uid", 0}, {"gid", 0}}}, {"args", std::move(args)},
+                             {"env", bj::array{"PATH=/bin"}}, {"cwd", "/"}}},
+      {"root", bj::object{{"path", "rootfs"}}},
+      {"mounts", bj::array{bj::object{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}}}},
+      {"linux", bj::object{{"namespaces", std::move(namespaces)}}}};
+  (void)WriteFile(b + "/config.json", json::Serialize(spec));
+}
+
 // Median ms of `runs` bare `runc run`s of `true` in the image.
 double RuncFloor(const std::string& dir, const std::string& lower, int runs) {
   std::vector<double> ms;
   for (int i = 0; i < runs; ++i) {
     std::string b = dir + "/floor" + std::to_string(i);
-    for (const char* sub : {"/rootfs", "/upper", "/work"}) (void)MakeDirs(b + sub);
-    std::string opts = "lowerdir=" + lower + ",upperdir=" + b + "/upper,workdir=" + b + "/work";
     auto t0 = SteadyClock::now();
-    if (::mount("overlay", (b + "/rootfs").c_str(), "overlay", 0, opts.c_str()) != 0) Die("mount", Status::IOError("overlay"));
-    bj::object spec{
-        {"ociVersion", "1.0.2"},
-        {"process", bj::object{{"terminal", false}, {"user", bj::object{{"uid", 0}, {"gid", 0}}},
-                               {"args", bj::array{"/bin/true"}}, {"env", bj::array{"PATH=/bin"}}, {"cwd", "/"}}},
-        {"root", bj::object{{"path", "rootfs"}}},
-        {"mounts", bj::array{bj::object{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}}}},
-        {"linux", bj::object{{"namespaces", bj::array{bj::object{{"type", "pid"}}, bj::object{{"type", "mount"}},
-                                                      bj::object{{"type", "network"}}, bj::object{{"type", "ipc"}},
-                                                      bj::object{{"type", "uts"}}}}}}};
-    (void)WriteFile(b + "/config.json", json::Serialize(spec));
+    MountRootfs(b, lower);
+    WriteSpec(b, bj::array{"/bin/true"});
     auto r = RunCommand({"/usr/sbin/runc", "--root", dir + "/runc", "run", "--bundle", b, "floor" + std::to_string(i)}, {},
                         "", std::chrono::seconds(30));
     ms.push_back(Ms(SteadyClock::now() - t0));
@@ -128,24 +144,11 @@ double ExternalFloor(const std::string& dir, const std::string& lower, int n, in
     ts.emplace_back([&] {
       for (int i = next++; i < n; i = next++) {
         std::string b = bundle(i), id = "xfloor" + std::to_string(i);
-        for (const char* sub : {"/rootfs", "/upper", "/work"}) (void)MakeDirs(b + sub);
         if (Status st = kubelet::runtime::runc::CreateNamespaces(b + "/ns", id); !st.ok()) Die("namespaces", st);
         auto a = net.Add(id, b + "/ns/net", {"floor", id, id}, {});
         if (!a.ok()) Die("cni add", a.status());
-        std::string opts = "lowerdir=" + lower + ",upperdir=" + b + "/upper,workdir=" + b + "/work";
-        if (::mount("overlay", (b + "/rootfs").c_str(), "overlay", 0, opts.c_str()) != 0) Die("mount", Status::IOError("overlay"));
-        bj::object spec{
-            {"ociVersion", "1.0.2"},
-            {"process", bj::object{{"terminal", false}, {"user", bj::object{{"uid", 0}, {"gid", 0}}},
-                                   {"args", bj::array{"/bin/sleep", "3600"}}, {"env", bj::array{"PATH=/bin"}}, {"cwd", "/"}}},
-            {"root", bj::object{{"path", "rootfs"}}},
-            {"hostname", id},
-            {"mounts", bj::array{bj::object{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}}}},
-            {"linux", bj::object{{"namespaces", bj::array{bj::object{{"type", "pid"}}, bj::object{{"type", "mount"}},
-                                                          bj::object{{"type", "network"}, {"path", b + "/ns/net"}},
-                                                          bj::object{{"type", "ipc"}, {"path", b + "/ns/ipc"}},
-                                                          bj::object{{"type", "uts"}, {"path", b + "/ns/uts"}}}}}}};
-        (void)WriteFile(b + "/config.json", json::Serialize(spec));
+        MountRootfs(b, lower);
+        WriteSpec(b, bj::array{"/bin/sleep", "3600"}, b + "/ns");
         auto p = ChildProcess::Spawn({.argv = {runc, "--root", root, "run", "--detach", "--bundle", b, id},
                                       .stdout_path = "/dev/null",
                                       .stderr_path = "=stdout",

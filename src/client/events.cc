@@ -97,12 +97,9 @@ void EventRecorder::Write(const Pending& e) {
   }
   // The spam filter: a token bucket per object.
   if (buckets_.size() >= kMaxSeen) buckets_.clear();
-  auto [b, fresh] = buckets_.try_emplace(object_key, Bucket{kSpamBurst, tnow});
-  Bucket& bucket = b->second;
-  if (!fresh) {
-    bucket.tokens = std::min(kSpamBurst, bucket.tokens + std::chrono::duration<double>(tnow - bucket.last).count() * kSpamQps);
-    bucket.last = tnow;
-  }
+  Bucket& bucket = buckets_.try_emplace(object_key, Bucket{kSpamBurst, tnow}).first->second;
+  bucket.tokens = std::min(kSpamBurst, bucket.tokens + std::chrono::duration<double>(tnow - bucket.last).count() * kSpamQps);
+  bucket.last = tnow;
   if (bucket.tokens < 1) return;
   bucket.tokens -= 1;
   auto it = seen_.find(key);

@@ -9,12 +9,12 @@
 // writes, then one per 5 minutes (a token bucket; the rest are dropped).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <chrono>
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 

@@ -65,9 +65,7 @@ std::string ReplicaSetController::OwnerKeyIfOurs(const bj::object& pod) const {
 }
 
 bool ReplicaSetController::Selects(const bj::object& owner, const bj::object& pod) const {
-  if (rc_) return MapSelectorMatches(api::ObjAt(owner, {"spec", "selector"}), pod);
-  auto sel = api::LabelSelector::FromObject(api::At(owner, {"spec", "selector"}));
-  return sel.ok() && !sel->empty() && sel->MatchesObject(pod);
+  return SelectorOf(owner)(pod);
 }
 
 std::function<bool(const bj::object&)> ReplicaSetController::SelectorOf(const bj::object& owner) const {

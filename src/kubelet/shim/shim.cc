@@ -30,6 +30,13 @@ namespace {
 
 constexpr size_t kMaxLine = 16 * 1024;  // longer lines are split (P), as upstream's 16 KiB
 
+// Nanoseconds since the epoch (the start and end times of exit.json's kind).
+int64_t NowNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 std::string NowRfc3339Nano() {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -278,10 +285,7 @@ int Run(const Options& o) {
   }
   // When it started, by the clock that stamps its end below: a container
   // that exits at once still finishes after it started.
-  struct timespec started_ts;
-  clock_gettime(CLOCK_REALTIME, &started_ts);
-  int64_t started = static_cast<int64_t>(started_ts.tv_sec) * 1000000000 + started_ts.tv_nsec;
-  Report(report_fd, "ok " + std::to_string(init) + " " + std::to_string(started));
+  Report(report_fd, "ok " + std::to_string(init) + " " + std::to_string(NowNs()));
 
   UniqueFd log(::open(o.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
   // With tty, the terminal is the container's output (runc's own pipes only
@@ -457,9 +461,7 @@ int Run(const Options& o) {
   if (attach_listener >= 0) ::close(attach_listener);
   ::unlink("attach.sock");
   bool oom = OomKilled(o.memory_cgroup);
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  int64_t finished = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  int64_t finished = NowNs();
   std::string exit_json = "{\"exitCode\":" + std::to_string(exit_code) + ",\"finishedAt\":" + std::to_string(finished) +
                           ",\"oomKilled\":" + (oom ? "true" : "false") + "}";
   (void)WriteFileAtomic(o.state_dir + "/exit.json", exit_json, 0600);
