@@ -485,8 +485,14 @@ print(client.CoreV1Api().read_namespaced_pod_log("talk", sys.argv[2], tail_lines
                                                              "exec httpd -f -p 80 -h /tmp")], self.ns))
         o = self.wait_pod("measured", lambda o: o["status"].get("phase") == "Running", 60)
         node = o["spec"]["nodeName"]
-        # Some traffic for the pod's network counters.
-        self.assertEqual(len(urllib.request.urlopen("http://%s/f" % o["status"]["podIP"], timeout=10).read()), 8000000)
+        # Some traffic for the pod's network counters. Running is not listening:
+        # the shell writes the file before httpd binds its port.
+        def fetch():
+            try:
+                return urllib.request.urlopen("http://%s/f" % o["status"]["podIP"], timeout=10).read()
+            except urllib.error.URLError:
+                return None
+        self.assertEqual(len(self.wait_for(fetch, 20, "httpd in the pod")), 8000000)
         raw = "/api/v1/nodes/%s/proxy/stats/summary" % node
         json.loads(self.ok("get", "--raw", raw))
         time.sleep(1)
